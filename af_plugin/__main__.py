@@ -1,0 +1,3 @@
+from af_plugin.cli import main
+
+raise SystemExit(main())
