@@ -1,7 +1,7 @@
 """Live Link Face CSV takes (the iPhone app's recording format), read and written.
 
 Columns: ``Timecode`` (``HH:MM:SS:FF.mmm``: frame FF within the second at the take's rate, plus a
-sub-frame fraction), ``BlendshapeCount`` (61; ``BlendShapeCount`` is accepted too), the 52 ARKit names
+sub-frame fraction, ignored on read), ``BlendshapeCount`` (61; ``BlendShapeCount`` is accepted too), the 52 ARKit names
 with a capital first letter, then ``HeadYaw, HeadPitch, HeadRoll, LeftEyeYaw, LeftEyePitch, LeftEyeRoll,
 RightEyeYaw, RightEyePitch, RightEyeRoll``.
 
@@ -121,9 +121,16 @@ def read(path: Path) -> MotionClip:
         raise MotionFormatError(f"line {bad}: NaN or Inf value", path)
     max_ff = max(ff for _, ff, _ in stamps)
     rate = next((r for r in STANDARD_RATES if r > max_ff), max_ff + 1)
-    t = np.array([s + (ff + sub) / rate for s, ff, sub in stamps])
+    # Rows are placed on whole frame numbers; the sub-frame fraction is kept out of the grid because
+    # takes disagree about its meaning and it would only jitter rows by less than a frame.
+    t = np.array([s + ff / rate for s, ff, _ in stamps])
     t -= t[0]
     if len(t) > 1 and np.any(np.diff(t) <= 0):
         # Timecodes that go backwards or repeat (midnight wrap, edited takes): keep row order at the rate.
         t = np.arange(len(t)) / rate
-    return MotionClip(values, fps=float(rate), valid=valid, meta={"source_timestamps": t})
+    grid = np.arange(int(round(t[-1] * rate)) + 1) / rate
+    if len(grid) != len(t) or np.abs(grid - t).max() > 0.25 / rate:
+        # Dropped or uneven frames in the take: place rows at their timecodes on a uniform grid.
+        values = np.stack([np.interp(grid, t, values[:, c]) for c in range(NUM_CHANNELS)], axis=1)
+        valid = valid[np.clip(np.searchsorted(t, grid), 0, len(t) - 1)]
+    return MotionClip(values, fps=float(rate), valid=valid)
