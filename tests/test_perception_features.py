@@ -173,7 +173,7 @@ def test_vad_streaming_equals_offline(speech, backend):
 
 
 def test_vad_is_causal(speech):
-    x = speech[: SAMPLE_RATE].copy()
+    x = speech[:SAMPLE_RATE].copy()
     ref = voice_activity(x, "silero")
     x[10 * SAMPLES_PER_FRAME :] = 0.0
     np.testing.assert_allclose(voice_activity(x, "silero")[:10], ref[:10], atol=1e-6)
