@@ -30,6 +30,8 @@ class MotionFrame:
     latent: np.ndarray | None = None
     stamps: dict[str, float] = field(default_factory=dict)
     """Monotonic times (time.perf_counter) of pipeline stages, for latency measurement."""
+    audio: np.ndarray | None = None
+    """The avatar's own voice for this frame (640 float32 samples at 16 kHz), when it has one."""
 
 
 class SinkError(AFError):
