@@ -132,7 +132,9 @@ class StreamingSession:
 
     def ready(self) -> bool:
         """True when conditions cover generated_frames + block_size + lookahead."""
-        return not self.closed and self.pushed_frames >= self.generated_frames + self.gen.block_size + self.gen.lookahead
+        return (
+            not self.closed and self.pushed_frames >= self.generated_frames + self.gen.block_size + self.gen.lookahead
+        )
 
     @property
     def next_index(self) -> int:
@@ -169,7 +171,9 @@ class StreamingSession:
         net, dev = self.gen.net, self.gen.device
         done = self._cond_start + self._cond.shape[1]
         # at most a few seconds ahead of generation: a long offline push does not materialise at once
-        upto = min(self.pushed_frames, self.generated_frames + self.gen.block_size + net.cfg.dfot.max_lookahead + 4 * FPS)
+        upto = min(
+            self.pushed_frames, self.generated_frames + self.gen.block_size + net.cfg.dfot.max_lookahead + 4 * FPS
+        )
         if done < upto:
             R = net.cfg.condition.receptive_field
             a = max(0, done - R)
@@ -200,9 +204,15 @@ class StreamingSession:
         out = torch.zeros(N_BRANCHES, last - first, C, device=dev)
         valid = torch.zeros(last - first, dtype=torch.bool, device=dev)
         have_lo = max(first, self._cond_start)
-        have_hi = min(last, self._cond_start + self._cond.shape[1], self.generated_frames + self.gen.block_size + self.gen.lookahead)
+        have_hi = min(
+            last,
+            self._cond_start + self._cond.shape[1],
+            self.generated_frames + self.gen.block_size + self.gen.lookahead,
+        )
         if have_hi > have_lo:
-            out[:, have_lo - first : have_hi - first] = self._cond[:, have_lo - self._cond_start : have_hi - self._cond_start]
+            out[:, have_lo - first : have_hi - first] = self._cond[
+                :, have_lo - self._cond_start : have_hi - self._cond_start
+            ]
             valid[have_lo - first : have_hi - first] = True
         return out, valid
 
@@ -432,7 +442,9 @@ def _audio_features(audio, name: str) -> np.ndarray | None:
         return logmel_frames(a)
     if a.ndim == 2 and a.shape[1] == AUDIO_FEATURE_DIM:
         return a
-    raise AudioFormatError(f"{name}: expected a path, a 1-D 16 kHz waveform or (frames, 320) features, got shape {a.shape}")
+    raise AudioFormatError(
+        f"{name}: expected a path, a 1-D 16 kHz waveform or (frames, 320) features, got shape {a.shape}"
+    )
 
 
 def _motion_values(motion) -> np.ndarray | None:
@@ -473,7 +485,11 @@ def generate_offline(
     Inputs may be paths, waveforms or features. The shorter input is padded to the longest (audio with
     silence, motion as absent); ``clip.meta["padded"]`` lists what was padded, and a warning is logged.
     """
-    aa, ua, um = _audio_features(avatar_audio, "avatar_audio"), _audio_features(user_audio, "user_audio"), _motion_values(user_motion)
+    aa, ua, um = (
+        _audio_features(avatar_audio, "avatar_audio"),
+        _audio_features(user_audio, "user_audio"),
+        _motion_values(user_motion),
+    )
     lengths = {k: len(v) for k, v in (("avatar_audio", aa), ("user_audio", ua), ("user_motion", um)) if v is not None}
     if frames is None:
         if not lengths:
@@ -481,7 +497,9 @@ def generate_offline(
         frames = max(lengths.values())
     padded = {k: frames - n for k, n in lengths.items() if n < frames}
     if padded:
-        log.warning("padding shorter inputs to %d frames: %s", frames, ", ".join(f"{k} +{n}" for k, n in padded.items()))
+        log.warning(
+            "padding shorter inputs to %d frames: %s", frames, ", ".join(f"{k} +{n}" for k, n in padded.items())
+        )
     B, L = gen.block_size, gen.lookahead
     total = -(-frames // B) * B + L  # whole blocks, plus what the last block looks ahead at
 
@@ -510,7 +528,16 @@ def generate_offline(
     finally:
         gen.close_session(sess)
     vals = np.concatenate(values)[:frames]
-    meta = {"generator": "af_plugin.model.streaming", "seed": seed, "block_size": B, "lookahead": L,
-            "steps": gen.steps, "cfg_avatar": gen.cfg_avatar, "cfg_user": gen.cfg_user,
-            "kv_cache": gen.kv_cache, "padded": padded, "latents": np.concatenate(latents)[:frames]}
+    meta = {
+        "generator": "af_plugin.model.streaming",
+        "seed": seed,
+        "block_size": B,
+        "lookahead": L,
+        "steps": gen.steps,
+        "cfg_avatar": gen.cfg_avatar,
+        "cfg_user": gen.cfg_user,
+        "kv_cache": gen.kv_cache,
+        "padded": padded,
+        "latents": np.concatenate(latents)[:frames],
+    }
     return MotionClip(vals, fps=FPS, meta=meta)
