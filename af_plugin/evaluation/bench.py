@@ -1,0 +1,271 @@
+"""Speed measurements behind `af bench`: latency, generator cost, KV cache, batching, renderer, tracker.
+
+Each function measures one thing on the real component and returns plain numbers; other parts'
+``benchmarks/bench_<part>.py`` scripts may import them. Ratios (KV cache vs recompute) are measured
+side by side in one run, interleaved, so load on the shared machine hits both alike.
+
+Latency is measured per frame as *output time − onset time of the frame's audio*: a sound made at the
+start of frame i (time i·40 ms) can first be seen on the avatar when frame i leaves the pipeline. The
+simulated clock delivers audio in 40 ms chunks at 25 fps (chunk i arrives at (i+1)·40 ms) and runs the
+real pipeline (streaming log-mel → session push → batched step → decode) on each arrival; compute is
+measured, waiting is simulated, and a slow pipeline queues up exactly as it would live.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from af_plugin.constants import AUDIO_FEATURE_DIM, FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from af_plugin.motion.contract import CHANNEL_INDEX, NUM_CHANNELS
+
+FRAME_S = 1.0 / FPS
+
+
+def _percentiles(ms: list[float] | np.ndarray) -> dict[str, float]:
+    a = np.asarray(ms, np.float64)
+    if not len(a):
+        return {"p50": float("nan"), "p95": float("nan"), "mean": float("nan"), "n": 0}
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "mean": float(a.mean()),
+            "n": int(len(a))}  # fmt: skip
+
+
+def speech_like_audio(seconds: float, seed: int = 0, path: str | None = None) -> np.ndarray:
+    """Speech-like 16 kHz audio: a real file when given and readable, else syllable-rate modulated noise."""
+    n = int(seconds * SAMPLE_RATE)
+    if path:
+        try:
+            from af_plugin.perception.audio import load_audio
+
+            audio = load_audio(path)
+            if len(audio):
+                return np.resize(audio, n).astype(np.float32)
+        except Exception:  # noqa: BLE001 - any unreadable file falls back to the synthetic signal
+            pass
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / SAMPLE_RATE
+    envelope = np.clip(np.sin(2 * np.pi * 4.0 * t), 0, None) * (np.sin(2 * np.pi * 0.2 * t) > -0.3)
+    return (0.2 * envelope * rng.normal(size=n)).astype(np.float32)
+
+
+def _features(audio: np.ndarray) -> np.ndarray:
+    from af_plugin.perception.features import logmel_frames
+
+    return logmel_frames(audio)
+
+
+def _neutral_motion(frames: int) -> np.ndarray:
+    """A user face that breathes a little (so user-motion paths do real work)."""
+    v = np.zeros((frames, NUM_CHANNELS), np.float32)
+    t = np.arange(frames) / FPS
+    v[:, CHANNEL_INDEX["headPitch"]] = 0.03 * np.sin(2 * np.pi * 0.3 * t)
+    v[:, CHANNEL_INDEX["jawOpen"]] = 0.1 * (1 + np.sin(2 * np.pi * 3 * t)) / 2
+    return v
+
+
+# --- the simulated 25 fps clock ----------------------------------------------------------------------
+def simulated_latency(
+    generator: Any,
+    *,
+    seconds: float = 10.0,
+    avatar_audio: np.ndarray | None = None,
+    user_audio: np.ndarray | None = None,
+    seed: int = 0,
+) -> dict:
+    """End-to-end latency (ms) of audio → features → generator → decoded frame on a simulated 25 fps clock.
+
+    Both voices are fed live (streaming log-mel on each 40 ms chunk); the user's face is a synthetic
+    motion track given per frame, as a tracker would. Returns percentiles, the algorithmic part
+    ((block + lookahead) × 40 ms, what no compute speed-up removes) and compute per block.
+    """
+    from af_plugin.perception.features import StreamingLogMel
+
+    frames = int(seconds * FPS)
+    avatar_audio = speech_like_audio(seconds, seed) if avatar_audio is None else np.resize(avatar_audio, frames * SAMPLES_PER_FRAME)
+    user_audio = speech_like_audio(seconds, seed + 1) if user_audio is None else np.resize(user_audio, frames * SAMPLES_PER_FRAME)
+    user_motion = _neutral_motion(frames)
+    mel_a, mel_u = StreamingLogMel(), StreamingLogMel()
+    sess = generator.open_session(seed=seed, session_id="bench")
+    pending_a: list[np.ndarray] = []
+    pending_u: list[np.ndarray] = []
+    pushed = 0
+    busy_until = 0.0
+    latencies: list[float] = []
+    compute_ms: list[float] = []
+    try:
+        for k in range(frames):
+            arrive = (k + 1) * FRAME_S
+            start = max(arrive, busy_until)
+            chunk = slice(k * SAMPLES_PER_FRAME, (k + 1) * SAMPLES_PER_FRAME)
+            t0 = time.perf_counter()
+            pending_a.extend(mel_a.push(avatar_audio[chunk]))
+            pending_u.extend(mel_u.push(user_audio[chunk]))
+            n = min(len(pending_a), len(pending_u))
+            if n:
+                sess.push(
+                    user_audio=np.stack(pending_u[:n]), avatar_audio=np.stack(pending_a[:n]),
+                    user_motion=user_motion[pushed : pushed + n],
+                )  # fmt: skip
+                del pending_a[:n], pending_u[:n]
+                pushed += n
+            outs = []
+            while sess.ready():
+                t1 = time.perf_counter()
+                outs.extend(generator.step([sess]))
+                compute_ms.append((time.perf_counter() - t1) * 1e3)
+            done = start + (time.perf_counter() - t0)
+            busy_until = done
+            for blk in outs:
+                for j in range(len(blk.values)):
+                    latencies.append((done - (blk.first_index + j) * FRAME_S) * 1e3)
+    finally:
+        generator.close_session(sess)
+    warm = latencies[len(latencies) // 10 :]  # the first blocks pay one-off warm-up costs
+    return {
+        "latency_ms": _percentiles(warm),
+        "algorithmic_ms": (generator.block_size + generator.lookahead) * FRAME_S * 1e3,
+        "compute_ms_per_block": _percentiles(compute_ms[len(compute_ms) // 10 :]),
+        "block_size": generator.block_size,
+        "lookahead": generator.lookahead,
+        "seconds": seconds,
+        "clock": "simulated 25 fps (measured compute, simulated waiting)",
+    }
+
+
+# --- generator cost -------------------------------------------------------------------------------------
+def _conditions(frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Real log-mel features of speech-like audio for both voices, and a user motion track."""
+    audio_a = speech_like_audio(frames / FPS + 0.1, seed)
+    audio_u = speech_like_audio(frames / FPS + 0.1, seed + 1)
+    fa, fu = _features(audio_a)[:frames], _features(audio_u)[:frames]
+    assert fa.shape[1] == AUDIO_FEATURE_DIM
+    return fa, fu, _neutral_motion(frames)
+
+
+def _open_filled(generator: Any, count: int, blocks: int, seed: int = 0) -> list:
+    frames = blocks * generator.block_size + generator.lookahead
+    fa, fu, um = _conditions(frames, seed)
+    sessions = []
+    for i in range(count):
+        s = generator.open_session(seed=seed + i, session_id=f"bench{i}")
+        s.push(user_audio=fu, avatar_audio=fa, user_motion=um)
+        sessions.append(s)
+    return sessions
+
+
+def step_times(generator: Any, *, sessions: int = 1, blocks: int = 20, warmup: int = 2) -> list[float]:
+    """Wall ms of each batched ``generator.step`` over ``sessions`` sessions (after ``warmup`` steps)."""
+    opened = _open_filled(generator, sessions, blocks + warmup)
+    times = []
+    try:
+        for b in range(blocks + warmup):
+            t0 = time.perf_counter()
+            outs = generator.step(opened)
+            dt = (time.perf_counter() - t0) * 1e3
+            if len(outs) != sessions:
+                raise RuntimeError(f"step returned {len(outs)} blocks for {sessions} ready sessions")
+            if b >= warmup:
+                times.append(dt)
+    finally:
+        for s in opened:
+            generator.close_session(s)
+    return times
+
+
+def generator_cost(generator: Any, *, blocks: int = 20) -> dict:
+    """ms per block of one session and the real-time factor (compute time / audio time)."""
+    ms = step_times(generator, sessions=1, blocks=blocks)
+    p = _percentiles(ms)
+    return {"ms_per_block": p, "rtf": p["p50"] / (generator.block_size * FRAME_S * 1e3)}
+
+
+def sessions_fps(generator: Any, counts: tuple[int, ...] = (1, 8, 64), *, blocks: int = 5) -> dict[str, float]:
+    """Frames per second generated in total by N sessions stepped together in one batched forward."""
+    out = {}
+    for n in counts:
+        ms = np.median(step_times(generator, sessions=n, blocks=blocks, warmup=1))
+        out[str(n)] = float(n * generator.block_size / (ms / 1e3))
+    return out
+
+
+def kv_cache_speedup(
+    generator: Any, set_cache: Callable[[Any, bool], Any], *, blocks: int = 10, history_blocks: int = 10
+) -> dict:
+    """Per-block cost with the KV cache vs recomputing the whole history, measured interleaved.
+
+    ``set_cache(generator, enabled)`` switches the generator's mode (the model exposes how). Both modes
+    first stream ``history_blocks`` blocks so the recompute path has a history to redo, like a session
+    that has been running; the ratio is median(recompute) / median(cache).
+    """
+    results: dict[bool, list[float]] = {True: [], False: []}
+    sessions = {}
+    total = history_blocks + blocks
+    try:
+        for enabled in (True, False):
+            set_cache(generator, enabled)
+            (sessions[enabled],) = _open_filled(generator, 1, total)
+            for _ in range(history_blocks):
+                generator.step([sessions[enabled]])
+        for _ in range(blocks):  # interleave: shared-CPU noise hits both modes alike
+            for enabled in (True, False):
+                set_cache(generator, enabled)
+                t0 = time.perf_counter()
+                generator.step([sessions[enabled]])
+                results[enabled].append((time.perf_counter() - t0) * 1e3)
+    finally:
+        set_cache(generator, True)
+        for s in sessions.values():
+            generator.close_session(s)
+    cached, recompute = np.median(results[True]), np.median(results[False])
+    return {"speedup": float(recompute / cached), "cache_ms_per_block": float(cached),
+            "recompute_ms_per_block": float(recompute), "history_frames": history_blocks * generator.block_size}  # fmt: skip
+
+
+# --- renderer and tracker ----------------------------------------------------------------------------------
+def motion_sweep(frames: int) -> np.ndarray:
+    """Varied, in-range motion (talking, blinking, turning) to render."""
+    v = _neutral_motion(frames)
+    t = np.arange(frames) / FPS
+    v[:, CHANNEL_INDEX["jawOpen"]] = 0.4 * (1 + np.sin(2 * np.pi * 2.5 * t)) / 2
+    v[:, CHANNEL_INDEX["eyeBlinkLeft"]] = v[:, CHANNEL_INDEX["eyeBlinkRight"]] = (np.sin(2 * np.pi * 0.4 * t) > 0.95)
+    v[:, CHANNEL_INDEX["headYaw"]] = 0.3 * np.sin(2 * np.pi * 0.2 * t)
+    v[:, CHANNEL_INDEX["mouthSmileLeft"]] = v[:, CHANNEL_INDEX["mouthSmileRight"]] = 0.3 * (1 + np.sin(t)) / 2
+    return v
+
+
+def render_fps(renderer: Any, *, frames: int = 50, warmup: int = 3) -> float:
+    """Frames per second of ``renderer.render(values)`` over varied motion."""
+    values = motion_sweep(frames + warmup)
+    for v in values[:warmup]:
+        renderer.render(v)
+    t0 = time.perf_counter()
+    for v in values[warmup:]:
+        renderer.render(v)
+    return frames / (time.perf_counter() - t0)
+
+
+def video_frames(path: str, count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of a video as BGR uint8 arrays (what a webcam gives the tracker)."""
+    import av
+
+    out = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            out.append(frame.to_ndarray(format="bgr24"))
+            if len(out) >= count:
+                break
+    return out
+
+
+def tracker_fps(process: Callable[[np.ndarray], Any], frames: list[np.ndarray], *, warmup: int = 3) -> float:
+    """Frames per second of a per-frame tracker (``LiveFaceTracking.process``) on real video frames."""
+    for f in frames[:warmup]:
+        process(f)
+    timed = frames[warmup:] or frames
+    t0 = time.perf_counter()
+    for f in timed:
+        process(f)
+    return len(timed) / (time.perf_counter() - t0)
