@@ -1,0 +1,214 @@
+"""Real speech from espeak-ng (run as a subprocess) plus a phoneme track aligned to the audio.
+
+espeak-ng prints its phoneme mnemonics with ``-x`` but no timing for its own voices (``--pho`` only works
+with MBROLA voices). We therefore time the phonemes ourselves: each phoneme gets a nominal weight (vowels
+long, stops short) and the sequence is laid over the *active* (non-silent) part of the utterance, so the
+internal pauses espeak makes at commas get no phonemes. Jaw motion is driven by the audio envelope, so a
+phoneme placed a few tens of milliseconds off only shifts the lip *shape*, never the opening itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from af_plugin.constants import SAMPLE_RATE
+from af_plugin.errors import AFError
+
+ESPEAK_RATE = 22050
+ENVELOPE_HOP = 160  # samples at 16 kHz: 10 ms, the resolution motion rules work at
+ENVELOPE_RATE = SAMPLE_RATE // ENVELOPE_HOP  # 100 Hz
+
+# espeak-ng voice variants (``-v lang+variant``): a spread of male, female and odd voices.
+VARIANTS_MALE = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "Alex", "Andy", "boris", "david", "ed", "john",
+                 "max", "paul", "pedro", "norbert", "iven")  # fmt: skip
+VARIANTS_FEMALE = ("f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "anika", "belinda", "linda",
+                   "aunty")  # fmt: skip
+LANGUAGE_VOICES = {"en": ("en-us", "en", "en-gb-scotland", "en-gb-x-rp"), "de": ("de",), "es": ("es",),
+                   "fr": ("fr",)}  # fmt: skip
+
+
+class SpeechSynthError(AFError):
+    """espeak-ng is missing or failed."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker's espeak-ng settings; kept for a whole conversation so a party sounds like one person."""
+
+    language: str
+    voice: str  # espeak-ng voice name + variant, e.g. "en-us+f3"
+    rate_wpm: int  # -s
+    pitch: int  # -p 0..99
+    amplitude: int  # -a 0..200
+    word_gap: int  # -g, in 10 ms units
+    female: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def random_voice(language: str, rng: np.random.Generator) -> Voice:
+    female = bool(rng.random() < 0.5)
+    variants = VARIANTS_FEMALE if female else VARIANTS_MALE
+    bases = LANGUAGE_VOICES[language]
+    base = bases[int(rng.integers(len(bases)))]
+    return Voice(
+        language=language,
+        voice=f"{base}+{variants[int(rng.integers(len(variants)))]}",
+        rate_wpm=int(rng.integers(135, 205)),
+        pitch=int(rng.integers(25, 75)),
+        amplitude=int(rng.integers(80, 160)),
+        word_gap=int(rng.integers(0, 3)),
+        female=female,
+    )
+
+
+@dataclass
+class Utterance:
+    """Speech for one sentence: 16 kHz float32 audio, phonemes timed in seconds from the audio start."""
+
+    text: str
+    audio: np.ndarray
+    phonemes: list[tuple[str, float, float, bool]]  # (symbol, start, end, stressed)
+    question: bool = False
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+
+def espeak_path() -> str:
+    path = shutil.which("espeak-ng")
+    if path is None:
+        raise SpeechSynthError(
+            "espeak-ng is not installed; install it with `apt-get install espeak-ng` (see scripts/system-packages.sh)"
+        )
+    return path
+
+
+def synthesize(text: str, voice: Voice, question: bool = False) -> Utterance:
+    """Speak ``text`` with ``voice``; returns trimmed 16 kHz audio and its timed phonemes."""
+    with tempfile.TemporaryDirectory(prefix="af_espeak_") as tmp:
+        wav = Path(tmp) / "u.wav"
+        cmd = [espeak_path(), "-v", voice.voice, "-s", str(voice.rate_wpm), "-p", str(voice.pitch),
+               "-a", str(voice.amplitude), "-g", str(voice.word_gap),
+               "-x", "-w", str(wav), "--", text]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0 or not wav.exists():
+            raise SpeechSynthError(f"espeak-ng failed for {voice.voice!r}: {proc.stderr.strip()[:200]}")
+        raw, rate = sf.read(wav, dtype="float32")
+    if raw.ndim > 1:
+        raw = raw.mean(axis=1)
+    audio = resample_poly(raw, SAMPLE_RATE, rate).astype(np.float32) if rate != SAMPLE_RATE else raw
+    audio = _trim(audio)
+    symbols = parse_phonemes(proc.stdout)
+    return Utterance(text=text, audio=audio, phonemes=align_phonemes(symbols, audio), question=question)
+
+
+def _trim(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
+    """Cut leading/trailing silence espeak adds, keeping 20 ms on each side."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if len(loud) == 0:
+        return audio[:ENVELOPE_HOP]
+    pad = SAMPLE_RATE // 50
+    return np.ascontiguousarray(audio[max(0, loud[0] - pad) : loud[-1] + pad])
+
+
+# --- phonemes -------------------------------------------------------------------------------------------
+# Multi-character espeak mnemonics first so the greedy parser prefers them.
+_MULTI = sorted(
+    ["aI", "aU", "eI", "oU", "OI", "@U", "I@", "e@", "U@", "i@", "tS", "dZ", "A~", "O~", "E~", "W~", "Y:",
+     "i:", "u:", "A:", "O:", "3:", "a:", "e:", "o:", "y:", "2:", "E:", "@-", "aI@", "aU@", "rr", "OY", "aa"],
+    key=len, reverse=True,
+)  # fmt: skip
+VOWEL_CHARS = set("aeiouyAEIOUVY@0236789&")
+ROUNDED = set("oOuUyYw0289")
+OPEN_VOWELS = set("aA&V")
+CLOSE_VOWELS = set("iIuUyY")
+BILABIAL = set("mbp")
+LABIODENTAL = set("fv")
+
+
+def parse_phonemes(phoneme_text: str) -> list[tuple[str, bool]]:
+    """espeak ``-x`` text → [(symbol, stressed)], stress marks (' primary, , secondary) applied to the
+    next vowel; word and clause boundaries become "_" (pause candidates)."""
+    out: list[tuple[str, bool]] = []
+    stress_pending = False
+    for line in phoneme_text.splitlines():
+        i = 0
+        while i < len(line):
+            ch = line[i]
+            if ch == "'":
+                stress_pending = True
+                i += 1
+                continue
+            if ch in " _|":
+                if not out or out[-1][0] != "_":
+                    out.append(("_", False))
+                i += 1
+                continue
+            if ch in ",;:=#%!^-" and not any(line.startswith(m, i) for m in _MULTI):
+                i += 1
+                continue
+            sym = next((m for m in _MULTI if line.startswith(m, i)), ch)
+            is_vowel = sym[0] in VOWEL_CHARS
+            out.append((sym, is_vowel and stress_pending))
+            if is_vowel:
+                stress_pending = False
+            i += len(sym)
+        if not out or out[-1][0] != "_":
+            out.append(("_", False))
+    while out and out[0][0] == "_":
+        out.pop(0)
+    while out and out[-1][0] == "_":
+        out.pop()
+    return out
+
+
+def phoneme_weight(symbol: str) -> float:
+    """Nominal relative duration: vowels long (diphthongs and long vowels longer), stops short."""
+    if symbol == "_":
+        return 0.3
+    if symbol[0] in VOWEL_CHARS:
+        return 1.5 if len(symbol) > 1 else 1.0
+    if symbol[0] in "ptkbdgqc?":
+        return 0.55
+    return 0.7
+
+
+def envelope(audio: np.ndarray) -> np.ndarray:
+    """RMS per 10 ms hop (100 Hz), the time base every motion rule works on."""
+    n = len(audio) // ENVELOPE_HOP
+    if n == 0:
+        return np.zeros(0, np.float32)
+    frames = audio[: n * ENVELOPE_HOP].reshape(n, ENVELOPE_HOP).astype(np.float64)
+    return np.sqrt((frames**2).mean(axis=1)).astype(np.float32)
+
+
+def align_phonemes(symbols: list[tuple[str, bool]], audio: np.ndarray) -> list[tuple[str, float, float, bool]]:
+    """Lay phonemes over the active (louder than 5 % of peak) 10 ms hops of the audio, by nominal weight."""
+    env = envelope(audio)
+    if not symbols or len(env) == 0:
+        return []
+    active = env > 0.05 * float(env.max() + 1e-9)
+    if not active.any():
+        active[:] = True
+    # Cumulative active time: phoneme boundaries are placed where the active time reaches their share.
+    cum_active = np.concatenate([[0.0], np.cumsum(active)])  # length n+1, in hops
+    total = cum_active[-1]
+    weights = np.array([phoneme_weight(s) for s, _ in symbols])
+    bounds = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * total
+    hop_s = ENVELOPE_HOP / SAMPLE_RATE
+    hop_index = np.searchsorted(cum_active, bounds, side="left").clip(0, len(env))
+    # searchsorted returns the first hop at which the active count reaches the bound
+    times = hop_index * hop_s
+    return [(sym, float(times[k]), float(max(times[k + 1], times[k] + hop_s)), stressed)
+            for k, (sym, stressed) in enumerate(symbols)]  # fmt: skip
