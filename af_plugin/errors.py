@@ -4,6 +4,7 @@
     ├── MotionFormatError        a motion file/stream is unreadable, foreign or inconsistent
     ├── ConfigError              a configuration key or value is not allowed
     ├── AudioFormatError         audio cannot be read or converted
+    ├── VideoFormatError         a video file cannot be opened or decoded
     ├── CheckpointError          a checkpoint is corrupt, foreign or of another layout
     ├── DeviceError              a microphone, camera or virtual camera is missing or failed
     └── ProtocolError            a websocket message broke the protocol (carries a code)
@@ -40,6 +41,10 @@ class ConfigError(AFError):
 
 class AudioFormatError(AFError):
     """Audio cannot be read or converted to 16 kHz mono."""
+
+
+class VideoFormatError(AFError):
+    """A video file cannot be opened or has no decodable video track."""
 
 
 class CheckpointError(AFError):
