@@ -57,6 +57,8 @@ class ServerConfig:
     """Required for any bind address other than loopback."""
     allowed_origins: list[str] = field(default_factory=list)
     max_message_bytes: int = field(default=1 << 20, metadata=_range(1024, 64 << 20))
+    max_sessions: int = field(default=8, metadata=_range(1, 256))
+    """Avatars one server runs at once (clients create sessions by naming them)."""
 
 
 @dataclass

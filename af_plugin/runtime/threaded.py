@@ -1,0 +1,78 @@
+"""Run a blocking sink on its own thread behind a bounded queue, so it can never delay the clock.
+
+When the sink falls ``max_queue`` frames behind, the oldest queued frame is dropped (and counted); a sink
+whose ``send`` raises keeps receiving later frames, and its error count is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from af_plugin.sinks.base import MotionFrame, Sink
+
+log = logging.getLogger(__name__)
+_CLOSE = object()
+
+
+class ThreadedSink(Sink):
+    def __init__(self, inner: Sink, max_queue: int = 50, *, lossless: bool = False) -> None:
+        """``lossless`` sinks (recorders) get an unbounded queue: they must see every frame, late or not."""
+        self.inner = inner
+        self.name = inner.name
+        self._q: queue.Queue = queue.Queue(0 if lossless else max_queue)
+        self.dropped = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def open(self) -> None:
+        self.inner.open()
+        self._thread = threading.Thread(target=self._run, name=f"af-sink-{self.name}", daemon=True)
+        self._thread.start()
+
+    def send(self, frame: MotionFrame) -> None:
+        while True:
+            try:
+                self._q.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._q.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _run(self) -> None:
+        while True:
+            frame = self._q.get()
+            if frame is _CLOSE:
+                return
+            try:
+                self.inner.send(frame)
+            except Exception as e:  # noqa: BLE001 - count, report rarely, carry on
+                self.errors += 1
+                self.last_error = str(e)
+                if self.errors == 1 or self.errors % 250 == 0:
+                    log.warning("output %s failed (%d times): %s", self.name, self.errors, e)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver what is queued, then close the inner sink (recordings are finalised here)."""
+        if self._thread is not None:
+            self._q.put(_CLOSE) if self._q.maxsize == 0 else self._put_close()
+            self._thread.join(timeout)
+            self._thread = None
+        self.inner.close()
+
+    def _put_close(self) -> None:
+        while True:
+            try:
+                self._q.put_nowait(_CLOSE)
+                return
+            except queue.Full:
+                try:
+                    self._q.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
