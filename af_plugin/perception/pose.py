@@ -1,0 +1,86 @@
+"""Head pose from landmarks: rigid (similarity) registration to the reference face, plus a pinhole camera.
+
+Registration (Umeyama) on landmarks that barely move with expressions (nose, eye corners, forehead,
+temples, cheekbones) gives ``points ≈ s · reference @ R.T + t`` in the camera frame (x right, y up,
+z toward the viewer, pixel units). R gives the angles; s (pixels per metre at the face) and t give the
+position under the **camera model**: a pinhole at the image centre with focal length = image width in
+pixels (≈ 53° horizontal field of view, typical of webcams), so distance = f / s.
+
+Angles follow the motion contract: R = Ry(yaw) · Rx(−pitch) · Rz(−roll) (intrinsic Y-X-Z), so
+yaw > 0 turns the nose toward the image's right (the person's left), pitch > 0 lifts the chin and
+roll > 0 moves the top of the head toward the image's right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from af_plugin.perception.reference import load_reference
+
+# Landmarks on bone or firm tissue: nose bridge/tip, eye corners, forehead, temples, cheekbones.
+RIGID_LANDMARKS: tuple[int, ...] = (
+    1, 2, 4, 5, 6, 168, 197, 195, 98, 327,
+    33, 133, 263, 362,
+    10, 151, 9, 108, 337, 67, 297, 109, 338,
+    234, 454, 127, 356, 93, 323, 116, 345, 143, 372,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Registration:
+    scale: float  # pixels per reference metre
+    rotation: np.ndarray  # (3, 3), reference frame → camera frame
+    translation: np.ndarray  # (3,), camera-frame pixels (image position of the reference's origin)
+    residual: float  # RMS registration error in reference metres (how well a rigid face explains the points)
+
+    def to_head_frame(self, points: np.ndarray) -> np.ndarray:
+        """Undo pose and scale: camera-frame points → the reference's head frame, in metres."""
+        return (points - self.translation) @ self.rotation / self.scale
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Similarity (s, R, t) minimising |s · src @ R.T + t − dst| (Umeyama 1991)."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.array([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    rot = u @ np.diag(d) @ vt
+    scale = float((sig * d).sum() / (a**2).sum(axis=1).mean())
+    return scale, rot, mu_d - scale * mu_s @ rot.T
+
+
+def register(camera_points: np.ndarray) -> Registration:
+    """Register (478, 3) camera-frame landmarks to the reference face."""
+    ref, _ = load_reference()
+    idx = list(RIGID_LANDMARKS)
+    s, rot, t = umeyama(ref[idx].astype(np.float64), camera_points[idx])
+    fitted = s * ref[idx] @ rot.T + t
+    residual = float(np.sqrt(((fitted - camera_points[idx]) ** 2).sum(axis=1).mean()) / s)
+    return Registration(s, rot, t, residual)
+
+
+def rotation_to_angles(rot: np.ndarray) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in radians with the motion contract's signs."""
+    from scipy.spatial.transform import Rotation
+
+    a, b, c = Rotation.from_matrix(rot).as_euler("YXZ")
+    return float(a), float(-b), float(-c)
+
+
+def angles_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """Inverse of rotation_to_angles (for tests and synthetic data)."""
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_euler("YXZ", [yaw, -pitch, -roll]).as_matrix()
+
+
+def camera_position(reg: Registration, image_width: int, image_height: int) -> np.ndarray:
+    """Head position (x right, y up, distance) in metres under the stated pinhole camera model."""
+    focal = float(image_width)
+    distance = focal / reg.scale
+    cx, cy = image_width / 2.0, -image_height / 2.0  # image centre in the camera frame (y up)
+    return np.array(
+        [(reg.translation[0] - cx) * distance / focal, (reg.translation[1] - cy) * distance / focal, distance]
+    )
