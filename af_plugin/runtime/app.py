@@ -79,6 +79,8 @@ def build_app(cfg: Config, *, extra_sinks: list[tuple[str, Sink]] = (), allow_st
         for where, sink in [*_configured_outputs(cfg), *extra_sinks]:
             threaded = ThreadedSink(sink, lossless=getattr(sink, "lossless", False))
             threaded.open()
+            if getattr(sink, "camera_name", None):
+                where = f"virtual camera {sink.camera_name!r}"
             engine.add_sink(threaded)
             app.outputs.append((where, threaded))
     except BaseException:
@@ -119,6 +121,14 @@ def _configured_outputs(cfg: Config) -> list[tuple[str, Sink]]:
     return out
 
 
+def detach_output(app: App, sink: Sink) -> None:
+    """Stop feeding one output and close it (e.g. finalise a recording while the server keeps serving)."""
+    if sink in app.engine.sinks:
+        app.engine.sinks.remove(sink)
+    app.outputs = [(w, s) for w, s in app.outputs if s is not sink]
+    sink.close()
+
+
 def close_outputs(app: App) -> None:
     for _, sink in app.outputs:
         try:
@@ -128,7 +138,8 @@ def close_outputs(app: App) -> None:
 
 
 async def run_app(app: App, *, duration: float | None = None, stop_when_finished: bool = True,
-                  on_ready: Callable[[App], None] | None = None, handle_signals: bool = True) -> None:  # fmt: skip
+                  on_ready: Callable[[App], None] | None = None, on_finished: Callable[[App], None] | None = None,
+                  handle_signals: bool = True) -> None:  # fmt: skip
     """Start the websocket server (if configured), run the clock until done, then finalise every output."""
     from af_plugin.sinks.websocket import WebSocketServer
 
@@ -154,7 +165,8 @@ async def run_app(app: App, *, duration: float | None = None, stop_when_finished
     try:
         if on_ready is not None:
             on_ready(app)
-        await app.engine.run(duration, stop_when_finished=stop_when_finished)
+        await app.engine.run(duration, stop_when_finished=stop_when_finished,
+                             on_finished=None if on_finished is None else lambda: on_finished(app))  # fmt: skip
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)

@@ -171,24 +171,29 @@ class Engine:
         }
 
     # --- the loop ---------------------------------------------------------------------------------------
-    async def run(self, duration: float | None = None, *, stop_when_finished: bool = True) -> None:
-        """Tick until stopped, ``duration`` seconds of frames, or (``stop_when_finished``) file inputs end."""
+    async def run(self, duration: float | None = None, *, stop_when_finished: bool = True,
+                  on_finished: Callable[[], None] | None = None) -> None:  # fmt: skip
+        """Tick until stopped or ``duration`` seconds of frames have been made.
+
+        When every session's inputs are files that have ended and their frames have played, the
+        conversation is over: ``on_finished`` is called once, and with ``stop_when_finished`` the run ends
+        (the last block is completed with inputless padding). Otherwise the avatars idle on.
+        """
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         max_ticks = None if duration is None else int(round(duration * FPS))
         next_tick = time.perf_counter()
-        flushing: set[str] = set()
+        finished_reported = False
         try:
             while not self._stop.is_set():
                 if self.error is not None:
                     raise self.error
                 for sess in list(self.sessions.values()):
-                    if sess.name in flushing:
+                    if sess.flushed:
                         continue
                     sess.tick()
-                    if stop_when_finished and sess.finished:
-                        sess.flush_tail()
-                        flushing.add(sess.name)
+                    if sess.finished:
+                        sess.flush_tail() if stop_when_finished else sess.mark_end()
                 self.ticks += 1
                 self._start_job()
                 if not self.realtime:
@@ -198,16 +203,17 @@ class Engine:
                 self._playout()
                 if max_ticks is not None and self.ticks >= max_ticks:
                     break
-                if (
-                    stop_when_finished
-                    and flushing
-                    and all((s.name in flushing and s.drained) or not s.has_inputs for s in self.sessions.values())
-                ):
-                    break
+                with_inputs = [s for s in self.sessions.values() if s.has_inputs]
+                if with_inputs and not finished_reported and all(s.done_playing for s in with_inputs):
+                    finished_reported = True
+                    if on_finished is not None:
+                        on_finished()
+                    if stop_when_finished:
+                        break
                 if self.realtime:
                     next_tick += PERIOD
                     delay = next_tick - time.perf_counter()
-                    if delay < -5 * PERIOD:  # we fell far behind (suspended machine): resync, don't burst
+                    if delay < -5 * PERIOD:  # far behind (suspended machine, overloaded CPU): resync, don't burst
                         self.late_ticks += 1
                         next_tick = time.perf_counter()
                         delay = 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,15 @@ def load_generator(cfg: ModelConfig, *, allow_standin: bool = True) -> tuple[Any
         note = "af_plugin.model.streaming is not installed: procedural stand-in, not the model"
         log.warning(note)
         return gen, GeneratorInfo("stand-in", None, gen.block_size, gen.lookahead, note)
-    gen = StreamingGenerator.load(
-        checkpoint=cfg.checkpoint, device=cfg.device, block_size=cfg.block_size, lookahead=cfg.lookahead,
-        steps=cfg.steps, cfg_avatar=cfg.cfg_avatar, cfg_user=cfg.cfg_user,
-    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:  # reported once, by us, as the note below
+        warnings.simplefilter("always")
+        gen = StreamingGenerator.load(
+            checkpoint=cfg.checkpoint, device=cfg.device, block_size=cfg.block_size, lookahead=cfg.lookahead,
+            steps=cfg.steps, cfg_avatar=cfg.cfg_avatar, cfg_user=cfg.cfg_user,
+        )  # fmt: skip
+    for w in caught:
+        if "RANDOMLY INITIALISED" not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     meta = getattr(gen, "metadata", {}) or {}
     if meta.get("stage") == "random-init":
         return gen, GeneratorInfo(

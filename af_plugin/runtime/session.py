@@ -60,7 +60,8 @@ class AvatarSession:
         self.reset_requested = False
         self.guidance: dict[str, float] = {}
         self.guidance_dirty = False
-        self.limit: int | None = None  # after flush_tail: frames at or beyond this index are padding
+        self.end_index: int | None = None  # gen-session frame count when every input had ended
+        self.flushed = False  # after flush_tail, frames at or beyond end_index are padding (not emitted)
         self.emitted = 0
         self.last_emitted_index = -1
         self.stats = LatencyStats()
@@ -91,16 +92,25 @@ class AvatarSession:
     def has_inputs(self) -> bool:
         return any(i is not None for i in (*self.audio.values(), self.video))
 
+    def mark_end(self) -> None:
+        """Every input has ended: the conversation is over once the frames up to here have played."""
+        if self.end_index is None:
+            self.end_index = self.pushed
+
     @property
-    def drained(self) -> bool:
-        """After ``flush_tail``: every real frame has been generated and played out."""
-        return self.limit is not None and self.generated >= self.limit and not self.playout
+    def done_playing(self) -> bool:
+        """After ``mark_end``: every frame of the conversation has been generated and played out."""
+        if self.end_index is None:
+            return False
+        played = self.last_emitted_index - self.index_offset + 1
+        return played >= self.end_index or (self.flushed and self.generated >= self.end_index and not self.playout)
 
     def flush_tail(self) -> None:
-        """Inputs ended: queue inputless padding so the last real frames' block and lookahead complete."""
-        if self.limit is not None:
+        """Stop reading inputs; queue inputless padding so the last real frames' block and lookahead complete."""
+        self.mark_end()
+        if self.flushed:
             return
-        self.limit = self.pushed
+        self.flushed = True
         now = time.perf_counter()
         for _ in range(self.gen.block_size + self.gen.lookahead):
             self.pending.append(Conditions(None, None, None, None, self.pushed, {"audio_in": now, "features": now}))
@@ -161,7 +171,7 @@ class AvatarSession:
         for j, values in enumerate(np.asarray(block.values, dtype=np.float32)):
             k = int(block.first_index) + j
             cond = self.in_flight.pop(k, None)
-            if self.limit is not None and k >= self.limit:
+            if self.flushed and k >= self.end_index:
                 continue
             stamps = dict(cond.stamps) if cond else {}
             stamps["generated"] = generated_at
