@@ -52,8 +52,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--sessions", f"{args.sessions!r} is not a comma-separated list of integers") from None
     settings = BenchSettings(
         checkpoint=args.checkpoint,
-        generator_options={"device": args.device, "block_size": args.block_size, "lookahead": args.lookahead,
-                           "steps": args.steps},  # fmt: skip
+        generator_options={
+            "device": args.device,
+            "block_size": args.block_size,
+            "lookahead": args.lookahead,
+            "steps": args.steps,
+        },
         session_counts=counts,
         seconds=args.seconds or (4.0 if args.quick else 20.0),
         quick=args.quick,

@@ -17,8 +17,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Score the model, its ablations and baselines on the held-out split of corpus directories. "
         "Writes <out>/<tag>.json, <tag>.md and <tag>_plots/*.png. Definitions: docs/evaluation.md.",
     )
-    p.add_argument("--data", action="append", required=True, metavar="DIR",
-                   help="corpus directory (af data synth / af data build); repeat for several sets")  # fmt: skip
+    p.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="corpus directory (af data synth / af data build); repeat for several sets",
+    )
     p.add_argument("--checkpoint", help="model checkpoint (.safetensors); default: the shipped model")
     p.add_argument("--checkpoint-no-dpo", metavar="PATH", help="the same model before DPO, as a baseline")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -29,18 +34,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--roles", default="a", choices=("a", "b", "ab"), help="which party plays the avatar")
     p.add_argument("--max-conversations", type=int, metavar="N")
     p.add_argument("--max-seconds", type=float, metavar="S", help="cut each conversation to S seconds")
-    p.add_argument("--drift-minutes", type=float, metavar="MIN",
-                   help="length of the one-session drift run (default 2; 0 skips)")  # fmt: skip
+    p.add_argument(
+        "--drift-minutes", type=float, metavar="MIN", help="length of the one-session drift run (default 2; 0 skips)"
+    )
     p.add_argument("--drift-window", type=float, default=60.0, metavar="S", help="drift scoring window")
-    p.add_argument("--hdtf", default="../shared/data/hdtf_katiehill_25fps.mp4", metavar="VIDEO",
-                   help="talking-head video for the lip-sync check ('' skips it)")  # fmt: skip
+    p.add_argument(
+        "--hdtf",
+        default="../shared/data/hdtf_katiehill_25fps.mp4",
+        metavar="VIDEO",
+        help="talking-head video for the lip-sync check ('' skips it)",
+    )
     p.add_argument("--sid-clusters", type=int, default=40, metavar="K")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (the shared CPU wants 1)")
     p.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where files go ('' writes none)")
     p.add_argument("--tag", help="file name stem (default eval, or eval_quick with --quick)")
-    p.add_argument("--quick", action="store_true",
-                   help="2 conversations × 6 s, blocks 1 and 10, 12 s drift, no HDTF: a smoke run")  # fmt: skip
+    p.add_argument(
+        "--quick", action="store_true", help="2 conversations × 6 s, blocks 1 and 10, 12 s drift, no HDTF: a smoke run"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (progress on stderr)")
     p.set_defaults(func=run)
 
@@ -90,6 +101,7 @@ def settings_from_args(args: argparse.Namespace):
         generator_options={"device": args.device, "steps": args.steps, "lookahead": args.lookahead},
         out_dir=args.out or None,
         tag=args.tag or ("eval_quick" if quick else "eval"),
+        curve_plots=1 if quick else 2,
     )
 
 

@@ -85,8 +85,8 @@ class ModelMethod:
     def __post_init__(self) -> None:
         if not self.description:
             g = self.generator
-            self.description = (
-                f"block {g.block_size}, lookahead {g.lookahead}" + ("" if self.use_user else ", no user conditions")
+            self.description = f"block {g.block_size}, lookahead {g.lookahead}" + (
+                "" if self.use_user else ", no user conditions"
             )
 
     @property

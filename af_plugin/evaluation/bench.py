@@ -13,6 +13,7 @@ measured, waiting is simulated, and a slow pipeline queues up exactly as it woul
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,14 +24,19 @@ from af_plugin.constants import AUDIO_FEATURE_DIM, FPS, SAMPLE_RATE, SAMPLES_PER
 from af_plugin.motion.contract import CHANNEL_INDEX, NUM_CHANNELS
 
 FRAME_S = 1.0 / FPS
+_session_ids = itertools.count()  # generators refuse two open sessions with one id
 
 
 def _percentiles(ms: list[float] | np.ndarray) -> dict[str, float]:
     a = np.asarray(ms, np.float64)
     if not len(a):
         return {"p50": float("nan"), "p95": float("nan"), "mean": float("nan"), "n": 0}
-    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "mean": float(a.mean()),
-            "n": int(len(a))}  # fmt: skip
+    return {
+        "p50": float(np.percentile(a, 50)),
+        "p95": float(np.percentile(a, 95)),
+        "mean": float(a.mean()),
+        "n": int(len(a)),
+    }
 
 
 def speech_like_audio(seconds: float, seed: int = 0, path: str | None = None) -> np.ndarray:
@@ -84,11 +90,19 @@ def simulated_latency(
     from af_plugin.perception.features import StreamingLogMel
 
     frames = int(seconds * FPS)
-    avatar_audio = speech_like_audio(seconds, seed) if avatar_audio is None else np.resize(avatar_audio, frames * SAMPLES_PER_FRAME)
-    user_audio = speech_like_audio(seconds, seed + 1) if user_audio is None else np.resize(user_audio, frames * SAMPLES_PER_FRAME)
+    avatar_audio = (
+        speech_like_audio(seconds, seed)
+        if avatar_audio is None
+        else np.resize(avatar_audio, frames * SAMPLES_PER_FRAME)
+    )
+    user_audio = (
+        speech_like_audio(seconds, seed + 1)
+        if user_audio is None
+        else np.resize(user_audio, frames * SAMPLES_PER_FRAME)
+    )
     user_motion = _neutral_motion(frames)
     mel_a, mel_u = StreamingLogMel(), StreamingLogMel()
-    sess = generator.open_session(seed=seed, session_id="bench")
+    sess = generator.open_session(seed=seed, session_id=f"bench-{next(_session_ids)}")
     pending_a: list[np.ndarray] = []
     pending_u: list[np.ndarray] = []
     pushed = 0
@@ -106,9 +120,10 @@ def simulated_latency(
             n = min(len(pending_a), len(pending_u))
             if n:
                 sess.push(
-                    user_audio=np.stack(pending_u[:n]), avatar_audio=np.stack(pending_a[:n]),
+                    user_audio=np.stack(pending_u[:n]),
+                    avatar_audio=np.stack(pending_a[:n]),
                     user_motion=user_motion[pushed : pushed + n],
-                )  # fmt: skip
+                )
                 del pending_a[:n], pending_u[:n]
                 pushed += n
             outs = []
@@ -150,7 +165,7 @@ def _open_filled(generator: Any, count: int, blocks: int, seed: int = 0) -> list
     fa, fu, um = _conditions(frames, seed)
     sessions = []
     for i in range(count):
-        s = generator.open_session(seed=seed + i, session_id=f"bench{i}")
+        s = generator.open_session(seed=seed + i, session_id=f"bench-{next(_session_ids)}")
         s.push(user_audio=fu, avatar_audio=fa, user_motion=um)
         sessions.append(s)
     return sessions
@@ -220,8 +235,12 @@ def kv_cache_speedup(
         for s in sessions.values():
             generator.close_session(s)
     cached, recompute = np.median(results[True]), np.median(results[False])
-    return {"speedup": float(recompute / cached), "cache_ms_per_block": float(cached),
-            "recompute_ms_per_block": float(recompute), "history_frames": history_blocks * generator.block_size}  # fmt: skip
+    return {
+        "speedup": float(recompute / cached),
+        "cache_ms_per_block": float(cached),
+        "recompute_ms_per_block": float(recompute),
+        "history_frames": history_blocks * generator.block_size,
+    }
 
 
 # --- renderer and tracker ----------------------------------------------------------------------------------
@@ -230,7 +249,7 @@ def motion_sweep(frames: int) -> np.ndarray:
     v = _neutral_motion(frames)
     t = np.arange(frames) / FPS
     v[:, CHANNEL_INDEX["jawOpen"]] = 0.4 * (1 + np.sin(2 * np.pi * 2.5 * t)) / 2
-    v[:, CHANNEL_INDEX["eyeBlinkLeft"]] = v[:, CHANNEL_INDEX["eyeBlinkRight"]] = (np.sin(2 * np.pi * 0.4 * t) > 0.95)
+    v[:, CHANNEL_INDEX["eyeBlinkLeft"]] = v[:, CHANNEL_INDEX["eyeBlinkRight"]] = np.sin(2 * np.pi * 0.4 * t) > 0.95
     v[:, CHANNEL_INDEX["headYaw"]] = 0.3 * np.sin(2 * np.pi * 0.2 * t)
     v[:, CHANNEL_INDEX["mouthSmileLeft"]] = v[:, CHANNEL_INDEX["mouthSmileRight"]] = 0.3 * (1 + np.sin(t)) / 2
     return v

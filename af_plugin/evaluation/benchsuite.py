@@ -28,13 +28,24 @@ class BenchSettings:
 
 def kv_cache_switch(generator: Any) -> Callable[[Any, bool], None] | None:
     """How to turn the generator's KV cache off and on, or None when it offers no recompute mode."""
-    if hasattr(generator, "use_kv_cache"):
+    if isinstance(getattr(generator, "kv_cache", None), bool):  # StreamingGenerator.kv_cache
 
         def switch(gen: Any, enabled: bool) -> None:
-            gen.use_kv_cache = enabled
+            gen.kv_cache = enabled
 
         return switch
     return None
+
+
+def full_history_blocks(generator: Any) -> int:
+    """Blocks of history that fill the model's whole receptive field (n_layers × context frames): the
+    steady state of a long session, where recomputing costs the most."""
+    try:
+        cfg = generator.net.cfg.dfot
+        frames = cfg.n_layers * cfg.context
+    except AttributeError:
+        frames = 40
+    return -(-frames // generator.block_size)
 
 
 def _try(name: str, fn: Callable[[], Any], errors: dict, say: Callable[[str], None]) -> Any:
@@ -61,16 +72,25 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
 
         voice = load_audio(settings.voice)
 
-    latency = _try("latency", lambda: B.simulated_latency(gen, seconds=settings.seconds, avatar_audio=voice), errors, say)
+    latency = _try(
+        "latency", lambda: B.simulated_latency(gen, seconds=settings.seconds, avatar_audio=voice), errors, say
+    )
     cost = _try("generator", lambda: B.generator_cost(gen, blocks=5 if quick else 30), errors, say)
     kv = None
     switch = kv_cache_switch(gen)
     if switch is None:
-        errors["kv_cache"] = "the generator offers no recompute mode (no use_kv_cache attribute)"
+        errors["kv_cache"] = "the generator offers no recompute mode (no kv_cache flag)"
     else:
-        kv = _try("kv_cache", lambda: B.kv_cache_speedup(gen, switch, blocks=3 if quick else 10,
-                                                         history_blocks=5 if quick else 20), errors, say)  # fmt: skip
-    sessions = _try("sessions", lambda: B.sessions_fps(gen, settings.session_counts, blocks=2 if quick else 5), errors, say)
+        history = 5 if quick else full_history_blocks(gen)
+        kv = _try(
+            "kv_cache",
+            lambda: B.kv_cache_speedup(gen, switch, blocks=3 if quick else 10, history_blocks=history),
+            errors,
+            say,
+        )
+    sessions = _try(
+        "sessions", lambda: B.sessions_fps(gen, settings.session_counts, blocks=2 if quick else 5), errors, say
+    )
 
     def _render() -> dict:
         from af_plugin.config import RenderConfig
@@ -100,11 +120,18 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
     if not quick:
         for b in settings.latency_block_sizes:
             g = gen if b == gen.block_size else load_generator(settings.checkpoint, **{**opts, "block_size": b})
-            lat = _try(f"latency_block{b}", lambda g=g: B.simulated_latency(g, seconds=min(settings.seconds, 10.0),
-                                                                        avatar_audio=voice), errors, say)  # fmt: skip
+            lat = _try(
+                f"latency_block{b}",
+                lambda g=g: B.simulated_latency(g, seconds=min(settings.seconds, 10.0), avatar_audio=voice),
+                errors,
+                say,
+            )
             if lat:
-                by_block[str(b)] = {**lat["latency_ms"], "algorithmic_ms": lat["algorithmic_ms"],
-                                    "compute_ms_per_block": lat["compute_ms_per_block"]["p50"]}  # fmt: skip
+                by_block[str(b)] = {
+                    **lat["latency_ms"],
+                    "algorithmic_ms": lat["algorithmic_ms"],
+                    "compute_ms_per_block": lat["compute_ms_per_block"]["p50"],
+                }
 
     return {
         "latency_ms_p50": latency["latency_ms"]["p50"] if latency else None,

@@ -47,7 +47,7 @@ def stream_session(
     avatar_feats = _loop(avatar_feats, total_in)
     user_feats = None if user_feats is None else _loop(user_feats, total_in)
     user_motion = None if user_motion is None else _loop(user_motion, total_in)
-    sess = generator.open_session(seed=seed, session_id="drift")
+    sess = generator.open_session(seed=seed, session_id=f"drift-{time.monotonic_ns()}")
     out = np.zeros((frames, NUM_CHANNELS), np.float32)
     step_ms: list[float] = []
     pushed = produced = 0
@@ -119,6 +119,8 @@ def run_drift(
         sl = slice(s, s + window)
         ref = Reference.build([real[sl]], [user[sl]], [energy[sl]], sid_clusters=sid_clusters, seed=seed)
         w = {"start_s": s / FPS, "end_s": (s + window) / FPS, **score([generated[sl]], ref)}
+        real_scores = score([real[sl]], ref)  # the real avatar's own richness / lip-sync on these frames
+        w.update({f"real_{k}": real_scores[k] for k in ("sid", "var", "lipsync_r")})
         w["mean_abs_head_rotation"] = float(np.abs(M.pose(generated[sl])[:, :3]).mean())
         windows.append(w)
     n_steps = max(1, len(step_ms) // 10)

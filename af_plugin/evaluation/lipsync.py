@@ -52,7 +52,9 @@ def hdtf_lipsync(generator: Any, video: str | Path = DEFAULT_VIDEO, *, seed: int
 
     audio = load_audio(video)
     tracked = tracked_motion(video)
-    generated = generate_offline(generator, avatar_audio=logmel_frames(audio), user_audio=None, user_motion=None, seed=seed)
+    generated = generate_offline(
+        generator, avatar_audio=logmel_frames(audio), user_audio=None, user_motion=None, seed=seed
+    )
     energy = M.speech_energy(audio)
     n = min(len(generated), len(tracked), len(energy))
     valid = tracked.valid[:n]

@@ -72,28 +72,42 @@ def markdown_report(result: Mapping) -> str:
     out = ["# Evaluation", ""]
     m = result.get("machine") or {}
     if m:
-        out += [f"Machine: {m.get('cpu')}, {m.get('cpu_cores')} cores, torch {m.get('torch')} "
-                f"({m.get('torch_threads')} threads), CUDA: {m.get('cuda_device') or 'none'}.", ""]
+        out += [
+            f"Machine: {m.get('cpu')}, {m.get('cpu_cores')} cores, torch {m.get('torch')} "
+            f"({m.get('torch_threads')} threads), CUDA: {m.get('cuda_device') or 'none'}.",
+            "",
+        ]
     for ds in result.get("datasets", []):
         out += [f"## {ds['name']} ({ds['conversations']} conversations, {ds['seconds']:.0f} s held out)", ""]
         out += [markdown_table(ds["scores"], ds.get("descriptions")), ""]
     hd = result.get("hdtf")
     if hd:
-        out += ["## Lip-sync on a real talking head", "",
-                f"`{hd['video']}` ({hd['frames']} tracked frames): generated vs tracked jawOpen r = "
-                f"{_fmt(hd['lipsync_hdtf_r'])}; generated jawOpen vs speech energy r = {_fmt(hd['generated_energy_r'])}; "
-                f"tracked jawOpen vs speech energy r = {_fmt(hd['tracked_energy_r'])}.", ""]
+        out += [
+            "## Lip-sync on a real talking head",
+            "",
+            f"`{hd['video']}` ({hd['frames']} tracked frames): generated vs tracked jawOpen r = "
+            f"{_fmt(hd['lipsync_hdtf_r'])}; generated jawOpen vs speech energy r = {_fmt(hd['generated_energy_r'])}; "
+            f"tracked jawOpen vs speech energy r = {_fmt(hd['tracked_energy_r'])}.",
+            "",
+        ]
     dr = result.get("drift")
     if dr:
-        out += [f"## Long-session drift ({dr['minutes']:.1f} min in one session, block {dr['block_size']}, "
-                f"{dr['window_s']:.0f} s windows, input loop {dr['loop_s']:.0f} s)", ""]
+        out += [
+            f"## Long-session drift ({dr['minutes']:.1f} min in one session, block {dr['block_size']}, "
+            f"{dr['window_s']:.0f} s windows, input loop {dr['loop_s']:.0f} s)",
+            "",
+        ]
         keys = [k for k, _ in COLUMNS] + ["mean_abs_head_rotation"]
         out += ["| window | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
         for label, w in (("first", dr["first"]), ("last", dr["last"])):
             span = f"{label} ({w['start_s'] / 60:.1f}–{w['end_s'] / 60:.1f} min)"
             out.append(f"| {span} | " + " | ".join(_fmt(w.get(k)) for k in keys) + " |")
-        out += ["", f"Generator step: {dr['step_ms_first']:.1f} ms at the start, {dr['step_ms_last']:.1f} ms at the "
-                f"end; session real-time factor {dr['rtf']:.2f}.", ""]
+        out += [
+            "",
+            f"Generator step: {dr['step_ms_first']:.1f} ms at the start, {dr['step_ms_last']:.1f} ms at the "
+            f"end; session real-time factor {dr['rtf']:.2f}.",
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -172,12 +186,16 @@ def plot_drift(drift: Mapping, path: str | Path) -> Path:
     windows = drift["windows"]
     mid = [(w["start_s"] + w["end_s"]) / 120 for w in windows]
     keys = [k for k, _ in COLUMNS] + ["mean_abs_head_rotation"]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3 * len(keys), 3))
-    for ax, key in zip(axes, keys):
-        ax.plot(mid, [w[key] for w in windows], marker="o", color="tab:red")
+    fig, axes = plt.subplots(2, 4, figsize=(13, 6))
+    for ax, key in zip(axes.ravel(), keys):
+        ax.plot(mid, [w[key] for w in windows], marker="o", color="tab:red", label="generated")
+        if f"real_{key}" in windows[0]:
+            ax.plot(mid, [w[f"real_{key}"] for w in windows], ls="--", color="black", label="real avatar")
+            ax.legend(fontsize=7)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("session time (min)", fontsize=8)
         ax.grid(alpha=0.3)
+    axes.ravel()[-1].axis("off")
     fig.suptitle(f"Drift over one {drift['minutes']:.1f}-minute session (block {drift['block_size']})", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

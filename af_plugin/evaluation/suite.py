@@ -37,6 +37,7 @@ class EvalSettings:
     generator_options: dict = field(default_factory=dict)
     out_dir: str | None = "benchmarks/results"
     tag: str = "eval"
+    curve_plots: int = 2
 
 
 def run_suite(
@@ -68,26 +69,38 @@ def run_suite(
             **{k: v for k, v in settings.generator_options.items() if v is not None},
         },
         "settings": {
-            "roles": settings.roles, "max_conversations": settings.max_conversations,
-            "max_seconds": settings.max_seconds, "sid_clusters": settings.sid_clusters, "seed": settings.seed,
-            "mirror_delay_s": settings.mirror_delay_s, "block_sizes": list(settings.block_sizes),
-        },  # fmt: skip
+            "roles": settings.roles,
+            "max_conversations": settings.max_conversations,
+            "max_seconds": settings.max_seconds,
+            "sid_clusters": settings.sid_clusters,
+            "seed": settings.seed,
+            "mirror_delay_s": settings.mirror_delay_s,
+            "block_sizes": list(settings.block_sizes),
+        },
         "datasets": [],
     }
     runs = []
     for data_dir in settings.data:
         convs = load_heldout(
-            data_dir, roles=settings.roles, max_conversations=settings.max_conversations,
+            data_dir,
+            roles=settings.roles,
+            max_conversations=settings.max_conversations,
             max_seconds=settings.max_seconds,
-        )  # fmt: skip
+        )
         say(f"{data_dir}: {len(convs)} held-out conversations, {sum(c.frames for c in convs) / FPS:.0f} s")
         run = evaluate(convs, methods, sid_clusters=settings.sid_clusters, seed=settings.seed, progress=say)
         runs.append(run)
-        result["datasets"].append({
-            "name": Path(data_dir).name or str(data_dir), "path": str(data_dir), "conversations": len(convs),
-            "seconds": sum(c.frames for c in convs) / FPS, "scores": run.scores,
-            "descriptions": run.descriptions, "method_seconds": run.seconds,
-        })  # fmt: skip
+        result["datasets"].append(
+            {
+                "name": Path(data_dir).name or str(data_dir),
+                "path": str(data_dir),
+                "conversations": len(convs),
+                "seconds": sum(c.frames for c in convs) / FPS,
+                "scores": run.scores,
+                "descriptions": run.descriptions,
+                "method_seconds": run.seconds,
+            }
+        )
     primary = result["datasets"][0]["scores"]
     result.update({k: primary["model"][k] for k in METRIC_KEYS})
     result["real"] = primary["real"]
@@ -108,22 +121,27 @@ def run_suite(
         conv = max(runs[0].conversations, key=lambda c: c.frames)
         say(f"drift: {settings.drift_minutes} min of {conv.id} looped through one session")
         result["drift"] = run_drift(
-            default_gen, conv, minutes=settings.drift_minutes, window_s=settings.drift_window_s,
-            sid_clusters=settings.sid_clusters, seed=settings.seed, progress=say,
-        )  # fmt: skip
+            default_gen,
+            conv,
+            minutes=settings.drift_minutes,
+            window_s=settings.drift_window_s,
+            sid_clusters=settings.sid_clusters,
+            seed=settings.seed,
+            progress=say,
+        )
     result["wall_s"] = time.perf_counter() - t_start
 
     if settings.out_dir:
-        result["files"] = write_outputs(result, runs, Path(settings.out_dir), settings.tag)
+        result["files"] = write_outputs(result, runs, Path(settings.out_dir), settings.tag, settings.curve_plots)
     return result
 
 
-def write_outputs(result: dict, runs: list, out_dir: Path, tag: str) -> dict[str, str]:
+def write_outputs(result: dict, runs: list, out_dir: Path, tag: str, curve_plots: int = 2) -> dict[str, str]:
     """``<tag>.json``, ``<tag>.md`` and ``<tag>_plots/*.png`` under ``out_dir``."""
     plots = out_dir / f"{tag}_plots"
     files: dict[str, str] = {}
     run = runs[0]
-    for i, conv in enumerate(run.conversations[:2]):
+    for i, conv in enumerate(run.conversations[:curve_plots]):
         shown = {k: run.outputs[k][i] for k in ("real", "model", "model_no_user") if k in run.outputs}
         mirror = next((k for k in run.outputs if k.startswith("mirror")), None)
         if mirror:
