@@ -59,6 +59,12 @@ class ServerConfig:
     max_message_bytes: int = field(default=1 << 20, metadata=_range(1024, 64 << 20))
     max_sessions: int = field(default=8, metadata=_range(1, 256))
     """Avatars one server runs at once (clients create sessions by naming them)."""
+    queue_messages: int = field(default=256, metadata=_range(4, 100_000))
+    """Outgoing messages queued per client before the oldest are dropped (slow client)."""
+    slow_client_s: float = field(default=2.0, metadata=_range(0.05, 600.0))
+    """A client whose queue stays full this long is disconnected (close code 1008)."""
+    send_buffer_bytes: int = field(default=256 * 1024, metadata=_range(0, 64 << 20))
+    """Kernel send buffer per client (0: OS default); bounds how stale frames in flight can get."""
 
 
 @dataclass

@@ -148,7 +148,9 @@ async def run_app(app: App, *, duration: float | None = None, stop_when_finished
     if cfg.outputs.ws and app.server is None:
         server = WebSocketServer(app.engine, host=cfg.server.host, port=cfg.server.port, token=cfg.server.token,
                                  allowed_origins=cfg.server.allowed_origins,
-                                 max_message_bytes=cfg.server.max_message_bytes, render_cfg=cfg.render)  # fmt: skip
+                                 max_message_bytes=cfg.server.max_message_bytes, render_cfg=cfg.render,
+                                 queue_messages=cfg.server.queue_messages, slow_client_s=cfg.server.slow_client_s,
+                                 send_buffer_bytes=cfg.server.send_buffer_bytes)  # fmt: skip
         try:
             await server.start()
         except OSError as e:
