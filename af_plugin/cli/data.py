@@ -49,12 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="train",
         help="which split this conversation goes to (default train)",
     )
+    build.add_argument("--batch", type=Path, help="JSON-lines file, one conversation per line (see docs/data.md)")
     build.add_argument("--min-seconds", type=float, default=2.0, help="skip conversations shorter than this")
     build.set_defaults(func=_build)
 
     sample = sub.add_parser("sample", help="write the small sample conversation used by `af demo`")
     sample.add_argument("--out", required=True, type=Path)
-    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--seed", type=int, default=8)
     sample.add_argument("--seconds", type=float, default=25.0)
     sample.set_defaults(func=_sample)
 

@@ -53,7 +53,7 @@ class BehaviourRules:
     stretch_gain: tuple[float, float] = (0.1, 0.3)  # spread vowels (i, e) → mouthStretch
     mouth_smoothing_seconds: float = 0.02  # Gaussian sigma on phoneme shape tracks
     # --- speaker: brows and head follow prosody -------------------------------------------------------
-    brow_stress_probability: float = 0.35  # per stressed vowel
+    brow_stress_probability: float = 0.2  # per stressed vowel (times the persona's expressiveness)
     brow_stress_amplitude: tuple[float, float] = (0.15, 0.45)
     brow_question_amplitude: tuple[float, float] = (0.35, 0.7)
     brow_question_window_seconds: tuple[float, float] = (0.8, 0.4)  # before / after a question's end

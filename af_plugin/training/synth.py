@@ -166,12 +166,12 @@ def synth_corpus(
     return shards.read_manifest(path.parent)
 
 
-def write_sample(out: str | Path, seed: int = 7, seconds: float = 25.0) -> Path:
+def write_sample(out: str | Path, seed: int = 8, seconds: float = 25.0) -> Path:
     """The small English demo conversation shipped in af_plugin/assets/sample_conversation/:
     a.flac, b.flac (16 kHz mono), a.npz, b.npz (rule motion) and timeline.json.
 
-    Made by ``af data sample --out af_plugin/assets/sample_conversation --seed 7 --seconds 25``; turns
-    are kept short (1-2 sentences) so both parties speak several times.
+    Made by ``af data sample --out af_plugin/assets/sample_conversation --seed 8 --seconds 25``; turns
+    are kept short (1-3 sentences) so both parties speak several times.
     """
     import dataclasses
 
@@ -180,7 +180,7 @@ def write_sample(out: str | Path, seed: int = 7, seconds: float = 25.0) -> Path:
     base = SynthRules()
     rules = dataclasses.replace(
         base,
-        timeline=dataclasses.replace(base.timeline, languages={"en": 1.0}, sentences_per_turn=(1, 2)),
+        timeline=dataclasses.replace(base.timeline, languages={"en": 1.0}, sentences_per_turn=(1, 3)),
         acoustics=dataclasses.replace(base.acoustics, phone_probability=0.0, crosstalk_probability=0.0),
     )
     # The planner stops after the turn that passes the target, so aim ~30 % short of the wanted length.
