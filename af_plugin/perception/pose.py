@@ -84,3 +84,25 @@ def camera_position(reg: Registration, image_width: int, image_height: int) -> n
     return np.array(
         [(reg.translation[0] - cx) * distance / focal, (reg.translation[1] - cy) * distance / focal, distance]
     )
+
+
+def project_head(
+    head: np.ndarray,
+    yaw: float = 0.0,
+    pitch: float = 0.0,
+    roll: float = 0.0,
+    distance: float = 0.6,
+    x: float = 0.0,
+    y: float = 0.0,
+    image_size: tuple[int, int] = (640, 480),
+) -> np.ndarray:
+    """Head-frame points (metres) posed and placed under the camera model → image-space landmarks.
+
+    The inverse of register + camera_position (scaled orthographic at the head's distance, as the
+    registration assumes); used by tests and to synthesise landmark data.
+    """
+    width, height = image_size
+    s = float(width) / distance
+    t = np.array([width / 2 + x * s, -height / 2 + y * s, 0.0])
+    cam = s * np.asarray(head, dtype=np.float64) @ angles_to_rotation(yaw, pitch, roll).T + t
+    return cam * np.array([1.0, -1.0, -1.0])  # camera frame → image space (its own inverse)

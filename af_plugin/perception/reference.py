@@ -55,7 +55,7 @@ def build_reference(camera_points: np.ndarray, iterations: int = 6) -> tuple[np.
     # Pitch: the plane through outer eye corners (33, 263) and mouth corners (61, 291) faces +z.
     normal = np.cross(shape[263] - shape[61], shape[33] - shape[291])
     angle = np.arctan2(normal[1], normal[2])
-    shape = shape @ Rotation.from_rotvec([angle, 0.0, 0.0]).as_matrix()
+    shape = shape @ Rotation.from_rotvec([angle, 0.0, 0.0]).as_matrix().T  # rows: apply Rx(angle)
     shape -= shape.mean(axis=0)
     shape *= INTERPUPILLARY_M / np.linalg.norm(shape[LEFT_IRIS] - shape[RIGHT_IRIS])
     return shape.astype(np.float32), mirror.astype(np.int16)
