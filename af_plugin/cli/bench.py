@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_VIDEO = "../shared/data/hdtf_katiehill_25fps.mp4"
 DEFAULT_VOICE = "../shared/data/hdtf_radio31_16k.wav"
+DEFAULT_USER_VOICE = DEFAULT_VIDEO  # its audio track
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lookahead", type=int, help="lookahead frames (default: the checkpoint's)")
     p.add_argument("--steps", type=int, help="denoising steps per block (default: the checkpoint's)")
     p.add_argument("--sessions", default="1,8,64", help="batched session counts, comma-separated")
-    p.add_argument("--seconds", type=float, help="audio fed through the latency clock (default 20, quick 4)")
+    p.add_argument("--seconds", type=float, help="audio fed through the latency clock (default 20, quick 3)")
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads")
     p.add_argument("--video", default=DEFAULT_VIDEO, help="video for the tracker ('' skips it)")
-    p.add_argument("--voice", default=DEFAULT_VOICE, help="speech for the latency clock (synthetic if absent)")
+    p.add_argument("--voice", default=DEFAULT_VOICE, help="avatar speech for the latency runs ('' = synthetic)")
+    p.add_argument("--user-voice", default=DEFAULT_USER_VOICE, help="user speech (audio or video file)")
     p.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where the JSON goes ('' writes none)")
     p.add_argument("--tag", help="file name stem (default bench, or bench_quick with --quick)")
     p.add_argument("--quick", action="store_true", help="few blocks and frames: a smoke run")
@@ -59,10 +61,11 @@ def run(args: argparse.Namespace) -> int:
             "steps": args.steps,
         },
         session_counts=counts,
-        seconds=args.seconds or (4.0 if args.quick else 20.0),
+        seconds=args.seconds or (3.0 if args.quick else 20.0),
         quick=args.quick,
         video=args.video if args.video and Path(args.video).is_file() else None,
         voice=args.voice if args.voice and Path(args.voice).is_file() else None,
+        user_voice=args.user_voice if args.user_voice and Path(args.user_voice).is_file() else None,
     )
 
     def progress(msg: str) -> None:

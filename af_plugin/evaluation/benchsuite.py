@@ -23,6 +23,7 @@ class BenchSettings:
     quick: bool = False
     video: str | None = None
     voice: str | None = None
+    user_voice: str | None = None
     latency_block_sizes: tuple[int, ...] = (1, 2, 5, 10)
 
 
@@ -72,9 +73,25 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
 
         voice = load_audio(settings.voice)
 
-    latency = _try(
-        "latency", lambda: B.simulated_latency(gen, seconds=settings.seconds, avatar_audio=voice), errors, say
+    simulated = _try(
+        "latency_simulated",
+        lambda: B.simulated_latency(gen, seconds=settings.seconds, avatar_audio=voice),
+        errors,
+        say,
     )
+    engine = None
+    if settings.voice and settings.user_voice:
+        engine = _try(
+            "latency_engine",
+            lambda: B.engine_latency(
+                gen, seconds=settings.seconds, avatar_voice=settings.voice, user_voice=settings.user_voice
+            ),
+            errors,
+            say,
+        )
+    else:
+        errors["latency_engine"] = "needs an avatar and a user voice file (--voice, --user-voice)"
+    latency = engine if engine and engine["latency_ms"]["n"] else simulated
     cost = _try("generator", lambda: B.generator_cost(gen, blocks=5 if quick else 30), errors, say)
     kv = None
     switch = kv_cache_switch(gen)
@@ -101,7 +118,7 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
     renders = _try("renderer", _render, errors, say)
 
     def _tracker() -> float:
-        from af_plugin.perception.tracker import LiveFaceTracking
+        from af_plugin.perception.tracking import LiveFaceTracking
 
         if not settings.video:
             raise FileNotFoundError("no video to track (--video)")
@@ -122,7 +139,7 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
             g = gen if b == gen.block_size else load_generator(settings.checkpoint, **{**opts, "block_size": b})
             lat = _try(
                 f"latency_block{b}",
-                lambda g=g: B.simulated_latency(g, seconds=min(settings.seconds, 10.0), avatar_audio=voice),
+                lambda g=g: B.simulated_latency(g, seconds=min(settings.seconds, 20.0), avatar_audio=voice),
                 errors,
                 say,
             )
@@ -152,6 +169,8 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
             **opts,
         },
         "latency": latency,
+        "latency_engine": engine,
+        "latency_simulated": simulated,
         "latency_by_block": by_block,
         "generator": cost,
         "kv_cache": kv,

@@ -27,7 +27,7 @@ def _cache_dir() -> Path:
 
 def tracked_motion(video: str | Path, *, use_cache: bool = True) -> MotionClip:
     """The speaker's motion tracked from ``video`` by perception's ``track_video`` (cached as .npz)."""
-    from af_plugin.perception.tracker import track_video
+    from af_plugin.perception.tracking import track_video
 
     video = Path(video)
     st = video.stat()
