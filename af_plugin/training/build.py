@@ -107,8 +107,9 @@ class BuildJob:
             raise BuildInputError(f"split name must be train or heldout, got {self.split_name!r}")
 
     def signature(self) -> dict:
-        """What the done marker remembers about the inputs: resolved path and size of each."""
-        return {k: {"path": str(Path(v).resolve()), "bytes": Path(v).stat().st_size}
+        """What the done marker remembers about the inputs: resolved path, size and mtime of each."""
+        return {k: {"path": str(Path(v).resolve()), "bytes": Path(v).stat().st_size,
+                    "mtime_ns": Path(v).stat().st_mtime_ns}
                 for k, v in sorted(self.inputs.items()) if v is not None}  # fmt: skip
 
     def default_id(self) -> str:
