@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from af_plugin.cli import main
 from af_plugin.constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from af_plugin.evaluation.baselines import DelayedMirror
 from af_plugin.evaluation.heldout import HeldoutDataError, load_heldout
-from af_plugin.motion.clip import MotionClip
 from af_plugin.motion.contract import CHANNEL_INDEX, NUM_CHANNELS
+from af_plugin.training.shards import DatasetFormatError
 
 EVAL_KEYS = ("rpcc_exp", "rpcc_pose", "sid", "var", "fd", "lipsync_r")
 BENCH_KEYS = (
@@ -33,33 +32,28 @@ BENCH_KEYS = (
 
 
 def write_corpus(root: Path, conversations: int = 3, seconds: float = 3.0, seed: int = 0) -> Path:
-    """A tiny corpus in the shared shard format: talk turns (a, then b) with matching jaw and head motion."""
+    """A tiny corpus in the shared shard format (written by the data part's own writer): talk turns
+    (a, then b) with a jaw that follows the voice and a swaying head."""
+    from af_plugin.training import shards
+
     rng = np.random.default_rng(seed)
     n = int(seconds * FPS)
     t = np.arange(n * SAMPLES_PER_FRAME) / SAMPLE_RATE
     entries = []
     for k in range(conversations):
-        cid = f"conv_{k:05d}"
-        (root / cid).mkdir(parents=True)
+        audio, motion = {}, {}
         for party, phase in (("a", 0.0), ("b", math.pi)):
             talking = (np.sin(2 * np.pi * 0.5 * t + phase) > 0) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
-            audio = 0.3 * talking * np.sin(2 * np.pi * 180 * t) + 0.002 * rng.normal(size=len(t))
-            sf.write(root / cid / f"{party}.wav", audio.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+            audio[party] = 0.3 * talking * np.sin(2 * np.pi * 180 * t) + 0.002 * rng.normal(size=len(t))
             v = 0.02 * rng.random((n, NUM_CHANNELS)).astype(np.float32)
             v[:, CHANNEL_INDEX["jawOpen"]] = 0.6 * talking.reshape(n, SAMPLES_PER_FRAME).mean(axis=1)
             v[:, CHANNEL_INDEX["headPitch"]] = 0.05 * np.sin(np.arange(n) / FPS * 2 + phase)
-            MotionClip(v).write(root / cid / f"{party}.npz")
-        entries.append({"id": cid, "split": "train" if k == 0 else "heldout", "frames": n})
-    manifest = {
-        "format": 1,
-        "fps": FPS,
-        "sample_rate": SAMPLE_RATE,
-        "layout_version": 1,
-        "seed": seed,
-        "rules": {},
-        "conversations": entries,
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
+            motion[party] = v
+        entry = {"split": "train" if k == 0 else "heldout"}
+        cid = f"conv_{k:05d}"
+        shards.write_conversation(root, cid, audio, motion, {"turns": []}, entry)
+        entries.append({**entry, "id": cid, "frames": n})
+    shards.write_manifest(root, seed, {}, entries)
     return root
 
 
@@ -105,12 +99,12 @@ def test_load_heldout_reads_the_heldout_split_in_both_roles(corpus):
 
 
 def test_load_heldout_errors(tmp_path, corpus):
-    with pytest.raises(HeldoutDataError, match="no manifest.json"):
+    with pytest.raises(DatasetFormatError, match="no manifest.json"):
         load_heldout(tmp_path)
     with pytest.raises(HeldoutDataError, match="no conversations with split 'test'"):
         load_heldout(corpus, split="test")
     (tmp_path / "manifest.json").write_text("{not json")
-    with pytest.raises(HeldoutDataError, match="not valid JSON"):
+    with pytest.raises(DatasetFormatError, match="not valid JSON"):
         load_heldout(tmp_path)
 
 
