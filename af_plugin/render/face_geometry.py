@@ -133,6 +133,15 @@ def _gaze(ch: _Channels, side: str, spec_eyes: dict) -> tuple[float, float]:
     return yaw, pitch
 
 
+def gaze_angles(values: np.ndarray, blendshape_gaze_rad: float = 0.45) -> tuple[float, float, float, float]:
+    """(leftYaw, leftPitch, rightYaw, rightPitch) in radians, falling back to the eyeLook* blendshapes."""
+    ch = _Channels(values)
+    spec_eyes = {"blendshape_gaze_rad": blendshape_gaze_rad}
+    ly, lp = _gaze(ch, "Left", spec_eyes)
+    ry, rp = _gaze(ch, "Right", spec_eyes)
+    return ly, lp, ry, rp
+
+
 def build_scene(values: np.ndarray, spec: dict, width: int, height: int) -> list[Shape]:
     """The avatar for one frame of 62 channel values, back to front."""
     ch = _Channels(values)
@@ -182,7 +191,11 @@ def build_scene(values: np.ndarray, spec: dict, width: int, height: int) -> list
     fill(shirt, "shirt")
     t = np.linspace(math.pi, 2.0 * math.pi, 17)
     collar = pj.body(nw * 1.05 * np.cos(t), body["shoulder_top"] + 0.28 * np.sin(t))
-    fill(collar, "skin")
+    # The filled collar reaches up into the neck so no anti-aliased seam shows where it meets the shirt.
+    fill(
+        np.concatenate([collar, pj.body(np.array([nw * 1.05, -nw * 1.05]), np.full(2, body["shoulder_top"] + 0.2))]),
+        "skin",
+    )
     stroke(collar, "shirt_line", 2.0)
 
     # --- ears ---
