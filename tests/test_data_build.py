@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -179,50 +177,51 @@ def test_cli_build_and_batch(take, tmp_path, capsys):
     assert {c["id"]: c["split"] for c in manifest["conversations"]} == {"t1": "train", "t3": "heldout"}
 
 
-# --- side-by-side: the real decode and crop path, with a stand-in per-frame tracker --------------------
-def write_side_by_side(path: Path, frames: int, fps: int = 25) -> None:
-    """Left half bright, right half dark, both changing over time, as an mp4 (PyAV)."""
+# --- side-by-side: real MediaPipe on a real talking-head clip ----------------------------------------------
+def write_side_by_side(source: Path, path: Path, right: str, seconds: float = SECONDS) -> None:
+    """The first seconds of ``source`` (resized to 192x192) on the left; on the right the same face
+    mirrored (``right="mirror"``) or a black half (``right="black"``)."""
     import av
+    import cv2
 
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 128, 64, "yuv420p"
-        for i in range(frames):
-            img = np.zeros((64, 128, 3), np.uint8)
-            img[:, :64] = 200
-            img[:, 64:] = 20 + i
+    frames = []
+    with av.open(str(source)) as src:
+        for frame in src.decode(video=0):
+            frames.append(cv2.resize(frame.to_ndarray(format="bgr24"), (192, 192)))
+            if len(frames) >= seconds * FPS:
+                break
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=FPS, options={"crf": "18", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 384, 192, "yuv420p"
+        for face in frames:
+            other = face[:, ::-1] if right == "mirror" else np.zeros_like(face)
+            img = np.ascontiguousarray(np.concatenate([face, other], axis=1))
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
-                container.mux(packet)
+                out.mux(packet)
         for packet in stream.encode():
-            container.mux(packet)
+            out.mux(packet)
 
 
-class BrightnessTracker:
-    """Stand-in for LiveFaceTracking: jawOpen = mean brightness of the crop it sees (None if too dark)."""
-
-    shapes: list = []
-
-    def process(self, bgr: np.ndarray):
-        BrightnessTracker.shapes.append(bgr.shape)
-        values = np.zeros(NUM_CHANNELS, np.float32)
-        values[CHANNEL_INDEX["jawOpen"]] = bgr.mean() / 255.0
-        return values
-
-
-def test_side_by_side_crops_each_half_for_its_party(take, tmp_path, monkeypatch):
-    video = tmp_path / "both.mp4"
-    write_side_by_side(video, frames=int(SECONDS * FPS))
-    fake = types.ModuleType("af_plugin.perception.tracker")
-    fake.LiveFaceTracking = BrightnessTracker
-    monkeypatch.setitem(sys.modules, "af_plugin.perception.tracker", fake)
-    BrightnessTracker.shapes = []
-    b = BuildJob(conv_id="sbs", split="left-right",
-                 inputs={"side_by_side": video, "stereo_audio": take["stereo_audio"]})  # fmt: skip
-    report = build_dataset(tmp_path / "ds", [b])
-    assert report.written == ["sbs"], report.lines()
-    _a, _b, ma, mb, _tl = shards.load_conversation(tmp_path / "ds", "sbs")
-    assert set(BrightnessTracker.shapes) == {(64, 64, 3)}
-    assert ma.channel("jawOpen").mean() > 0.7 and mb.channel("jawOpen").mean() < 0.3
+def test_side_by_side_tracks_each_half_as_its_party(shared_data, take, tmp_path):
+    source = shared_data / "hdtf_katiehill_25fps.mp4"
+    if not source.is_file():
+        pytest.skip("hdtf_katiehill_25fps.mp4 not present")
+    both = tmp_path / "both.mp4"
+    write_side_by_side(source, both, "mirror")
+    lonely = tmp_path / "lonely.mp4"
+    write_side_by_side(source, lonely, "black")
+    jobs = [
+        BuildJob(conv_id="both", inputs={"side_by_side": both, "stereo_audio": take["stereo_audio"]}),
+        BuildJob(conv_id="lonely", inputs={"side_by_side": lonely, "stereo_audio": take["stereo_audio"]}),
+    ]
+    report = build_dataset(tmp_path / "ds", jobs)
+    assert report.written == ["both"]
+    assert dict(report.skipped)["lonely"].startswith("no face: party b")
+    _a, _b, ma, mb, _tl = shards.load_conversation(tmp_path / "ds", "both")
+    assert ma.valid.mean() > 0.9 and mb.valid.mean() > 0.9
+    # the same mouth on both sides; the mirrored head turns the other way
+    assert np.corrcoef(ma.channel("jawOpen"), mb.channel("jawOpen"))[0, 1] > 0.8
+    assert np.corrcoef(ma.channel("headYaw"), mb.channel("headYaw"))[0, 1] < 0
 
 
 def test_crop_half_geometry():
@@ -231,3 +230,16 @@ def test_crop_half_geometry():
     np.testing.assert_array_equal(crop_half(frame, "left-right", 1), frame[:, 3:])
     np.testing.assert_array_equal(crop_half(frame, "top-bottom", 0), frame[:2])
     np.testing.assert_array_equal(crop_half(frame, "top-bottom", 1), frame[2:])
+
+
+@pytest.mark.slow
+def test_two_videos_with_their_own_audio_tracks(shared_data, tmp_path):
+    source = shared_data / "hdtf_katiehill_25fps.mp4"
+    if not source.is_file():
+        pytest.skip("hdtf_katiehill_25fps.mp4 not present")
+    report = build_dataset(tmp_path / "ds", [BuildJob(conv_id="v", inputs={"video_a": source, "video_b": source})])
+    assert report.written == ["v"], report.lines()
+    a, b, ma, mb, tl = shards.load_conversation(tmp_path / "ds", "v")
+    assert ma.valid.mean() > 0.9 and len(a) == len(ma) * SAMPLES_PER_FRAME
+    np.testing.assert_allclose(ma.values, mb.values, atol=1e-6)  # same video, same motion
+    assert tl["turns"]  # the clip is continuous speech

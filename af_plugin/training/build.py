@@ -18,16 +18,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from af_plugin.constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
-from af_plugin.errors import AFError, AudioFormatError, MotionFormatError
+from af_plugin.errors import AFError, AudioFormatError, MotionFormatError, VideoFormatError
 from af_plugin.motion.clip import MotionClip
-from af_plugin.motion.contract import NUM_CHANNELS
 from af_plugin.training import shards
 
 INPUT_KEYS = ("video_a", "video_b", "side_by_side", "livelink_a", "livelink_b", "audio_a", "audio_b",
@@ -163,80 +161,6 @@ def read_party_audio(job: BuildJob) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --- motion --------------------------------------------------------------------------------------------
-def _tracker_module():
-    try:
-        from af_plugin.perception import tracker
-    except ImportError as e:
-        raise BuildInputError(
-            f"video input needs the face tracker (af_plugin.perception.tracker), which failed to import: {e}"
-        ) from None
-    return tracker
-
-
-def iter_video_frames(path: Path, progress: bool = False) -> tuple[float, Iterator[np.ndarray]]:
-    """(fps, iterator of BGR uint8 frames) decoded with PyAV."""
-    import av
-
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError) as e:
-        raise SkipConversation(f"unreadable video {path.name} ({e})") from None
-    if not container.streams.video:
-        container.close()
-        raise SkipConversation(f"{path.name} has no video track")
-    stream = container.streams.video[0]
-    fps = float(stream.average_rate or stream.guessed_rate or FPS)
-    total = stream.frames or None
-
-    def frames() -> Iterator[np.ndarray]:
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="frame", desc=path.name, leave=False)
-        try:
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="bgr24")
-                if bar:
-                    bar.update()
-        except av.error.FFmpegError:
-            pass  # a truncated file: keep the frames that decoded
-        finally:
-            if bar:
-                bar.close()
-            container.close()
-
-    return fps, frames()
-
-
-def track_frames(frames: Iterable[np.ndarray], fps: float) -> MotionClip:
-    """Per-frame face tracking through the perception module's LiveFaceTracking (or its track_frames when
-    it has one); frames without a face keep their place with valid=False and the last seen values."""
-    tracker = _tracker_module()
-    if hasattr(tracker, "track_frames"):
-        return tracker.track_frames(frames, fps=fps)
-    live = tracker.LiveFaceTracking()
-    rows, valid = [], []
-    last = np.zeros(NUM_CHANNELS, np.float32)
-    try:
-        for bgr in frames:
-            values = live.process(bgr)
-            if values is None:
-                rows.append(last)
-                valid.append(False)
-            else:
-                last = np.asarray(values, np.float32)
-                rows.append(last)
-                valid.append(True)
-    finally:
-        close = getattr(live, "close", None)
-        if close:
-            close()
-    if not rows:
-        raise SkipConversation("video has no decodable frames")
-    return MotionClip(np.stack(rows), fps=fps, valid=np.array(valid))
-
-
 def crop_half(frame: np.ndarray, split: str, which: int) -> np.ndarray:
     """Half ``which`` (0 = a: left/top, 1 = b: right/bottom) of a side-by-side frame."""
     h, w = frame.shape[:2]
@@ -246,55 +170,42 @@ def crop_half(frame: np.ndarray, split: str, which: int) -> np.ndarray:
 
 
 def track_side_by_side(path: Path, split: str, progress: bool = False) -> tuple[MotionClip, MotionClip]:
-    """Decode once, crop each frame in two and track each half with its own tracker instance."""
-    # Tracking is stateful per face, so each half gets its own tracker.
-    tracker = _tracker_module()
-    if hasattr(tracker, "track_frames"):  # their batch API: decode once per half, nothing buffered
-        clips = []
-        for k in (0, 1):
-            fps, frames = iter_video_frames(path, progress)
-            clips.append(tracker.track_frames((crop_half(f, split, k) for f in frames), fps=fps))
-        return clips[0], clips[1]
-    fps, frames = iter_video_frames(path, progress)
-    lives = [tracker.LiveFaceTracking(), tracker.LiveFaceTracking()]
-    rows: list[list[np.ndarray]] = [[], []]
-    valid: list[list[bool]] = [[], []]
-    last = [np.zeros(NUM_CHANNELS, np.float32), np.zeros(NUM_CHANNELS, np.float32)]
-    try:
-        for bgr in frames:
-            for k in (0, 1):
-                values = lives[k].process(crop_half(bgr, split, k))
-                if values is not None:
-                    last[k] = np.asarray(values, np.float32)
-                rows[k].append(last[k])
-                valid[k].append(values is not None)
-    finally:
-        for live in lives:
-            close = getattr(live, "close", None)
-            if close:
-                close()
-    if not rows[0]:
-        raise SkipConversation(f"{path.name} has no decodable frames")
-    a, b = (MotionClip(np.stack(rows[k]), fps=fps, valid=np.array(valid[k])) for k in (0, 1))
-    return a, b
+    """Each half through the perception layer's offline path (Face Mesh landmarks, then the solver
+    calibrated on the take's first seconds), exactly as ``track_video`` does for a whole frame. The video
+    is decoded once per half, so nothing is buffered."""
+    from af_plugin.perception.tracker import probe_video, read_video
+    from af_plugin.perception.tracking import solve_track, track_landmarks
+
+    info = probe_video(path)
+    clips = []
+    for which in (0, 1):
+        frames = (crop_half(f, split, which) for f in read_video(path))
+        landmarks, size = track_landmarks(frames, total=info.frames, progress=progress)
+        if not landmarks:
+            raise SkipConversation(f"{path.name} has no decodable frames")
+        clip = solve_track(landmarks, size, info.fps)
+        clip.meta.update(
+            source=f"{path}#{('left', 'right')[which] if split == 'left-right' else ('top', 'bottom')[which]}"
+        )
+        clips.append(clip)
+    return clips[0], clips[1]
 
 
 def read_party_motion(job: BuildJob, progress: bool = False) -> tuple[MotionClip, MotionClip]:
+    """Both parties' motion at 25 fps; unreadable inputs become SkipConversation."""
     mode = job.mode()
-    if mode == "livelink":
-        try:
+    try:
+        if mode == "livelink":
             return MotionClip.read(job.inputs["livelink_a"]), MotionClip.read(job.inputs["livelink_b"])
-        except MotionFormatError as e:
-            raise SkipConversation(f"unreadable Live Link CSV ({e})") from None
-    if mode == "side_by_side":
-        a, b = track_side_by_side(job.inputs["side_by_side"], job.split, progress)
-    else:
-        clips = []
-        for key in ("video_a", "video_b"):
-            fps, frames = iter_video_frames(job.inputs[key], progress)
-            clips.append(track_frames(frames, fps))
-        a, b = clips
-    return a.resample(FPS) if abs(a.fps - FPS) > 1e-9 else a, b.resample(FPS) if abs(b.fps - FPS) > 1e-9 else b
+        if mode == "side_by_side":
+            return track_side_by_side(job.inputs["side_by_side"], job.split, progress)
+        from af_plugin.perception.tracking import track_video
+
+        return track_video(job.inputs["video_a"], progress=progress), track_video(
+            job.inputs["video_b"], progress=progress
+        )
+    except (MotionFormatError, VideoFormatError) as e:
+        raise SkipConversation(f"unreadable motion input ({e})") from None
 
 
 # --- one conversation ------------------------------------------------------------------------------------
