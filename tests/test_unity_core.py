@@ -95,6 +95,24 @@ def observed(tmp_path_factory) -> dict:
     return json.loads(lines[-1])
 
 
+@pytest.fixture(scope="module")
+def observed_runtime(tmp_path_factory) -> dict:
+    """The C# client against the real runtime (af_plugin.runtime: build_app + run_app, port 0)."""
+    try:
+        import pythonnet  # noqa: F401
+    except ImportError:
+        pytest.skip("pythonnet is not installed")
+    core = compile_core(tmp_path_factory.mktemp("unity_core_runtime"))
+    env = {**os.environ, "MONO_THREADS_SUSPEND": "preemptive", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, __file__, str(core), "", "runtime"],
+        capture_output=True, text=True, env=env, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert proc.returncode == 0 and lines, f"child failed (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(lines[-1])
+
+
 def assert_frames_equal(received: list, expected: list) -> None:
     assert [f[0] for f in received] == [e[0] for e in expected]
     for (idx, t, flags, values), (_eidx, et, eflags, evalues) in zip(received, expected):
@@ -190,6 +208,27 @@ def test_nunit_editor_tests_pass_outside_unity(observed):
         pytest.skip("NUnit 2.6 (mono) not found; the Unity EditMode tests were not run here")
     assert run["failed"] == [], run["failed"]
     assert run["passed"] >= 10
+
+
+def test_against_the_real_runtime(observed_runtime):
+    """Binary frames the C# client decodes equal the JSON frames a Python client gets from `af run`'s server;
+    pushed avatar audio comes back as voice chunks on the motion clock."""
+    run = observed_runtime
+    assert run["hello"]["protocol"] == 1 and run["hello"]["channels"] == 62
+    assert "subscribed" in run["message_types"]
+    frames = run["csharp_frames"]
+    indices = [f[0] for f in frames]
+    assert len(frames) >= 25 and indices == list(range(indices[0], indices[0] + len(indices)))
+    assert all(abs(t - i / 25.0) < 1e-9 for i, t, _, _ in frames)
+    reference = {int(k): v for k, v in run["json_frames"].items()}
+    common = [f for f in frames if f[0] in reference]
+    assert len(common) >= 10, "the two clients saw overlapping frames"
+    for index, _, _, values in common:  # the server's JSON rounds values to 5 decimals; binary is exact float32
+        assert np.allclose(values, reference[index], rtol=0, atol=5.1e-6), index
+    voice = run["voice"]
+    assert voice["chunks"] >= 10 and voice["rate"] == 16000 and voice["samples_per_chunk"] == 640
+    assert voice["correlation"] > 0.99, "the voice that comes back is the voice that was pushed"
+    assert run["malformed"] == 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -481,6 +520,118 @@ def _child(core_dll: str, tests_dll: str) -> dict:
     return results
 
 
+def _child_runtime(core_dll: str) -> dict:
+    """Start the real runtime in this process (port 0), connect the C# client and a Python JSON client."""
+    from pythonnet import load
+
+    load("mono")
+    import clr
+
+    clr.AddReference(str(Path(core_dll)))
+    import System
+    import websockets
+    from AvatarForcing.Core import MotionClient, MotionClientOptions
+
+    from af_plugin.config import load_config
+    from af_plugin.runtime.app import build_app, run_app
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict = {}
+
+    async def serve():
+        cfg = load_config(overrides={"server.port": 0, "model.steps": 1, "sources.realtime": True})
+        app = build_app(cfg)
+        holder["app"] = app
+        await run_app(app, stop_when_finished=False, handle_signals=False, on_ready=lambda _: ready.set())
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    thread.start()
+    assert ready.wait(120), "the runtime did not start"
+    port = holder["app"].server.port
+
+    json_frames: dict = {}
+
+    async def json_client(stop: asyncio.Event):
+        async with websockets.connect(f"ws://127.0.0.1:{port}/") as ws:
+            await ws.recv()  # hello
+            await ws.send(json.dumps({"type": "subscribe", "streams": ["motion"], "format": "json"}))
+            while not stop.is_set():
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                except TimeoutError:
+                    continue
+                if msg.get("type") == "motion":
+                    json_frames[msg["frame"]] = msg["values"]
+
+    stop = asyncio.Event()
+    json_task = asyncio.run_coroutine_threadsafe(json_client(stop), loop)
+
+    opts = MotionClientOptions()
+    opts.Url = f"ws://127.0.0.1:{port}/"
+    opts.Streams.Add("audio")
+    client = MotionClient(opts)
+    client.Start()
+    _wait(lambda: str(client.State) == "Streaming", 60)
+    rate = 16000
+    t = np.arange(rate) / rate
+    pushed = (0.5 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    client.SendAudio("avatar", System.Array[System.Single](pushed.tolist()), rate)
+
+    frames, types, chunks = [], set(), []
+
+    def pump():
+        ok, fr = client.TryGetFrame(None)
+        while ok:
+            frames.append([int(fr.Index), float(fr.Time), int(fr.Flags), [float(x) for x in fr.Values]])
+            ok, fr = client.TryGetFrame(None)
+        ok, msg = client.TryGetMessage(None)
+        while ok:
+            types.add(str(msg.Type))
+            if msg.Type == "audio" and msg.Audio is not None:
+                chunks.append((float(msg.Audio.Time), int(msg.Audio.Rate), [float(x) for x in msg.Audio.Samples]))
+            ok, msg = client.TryGetMessage(None)
+        voiced = sum(1 for c in chunks if max(abs(x) for x in c[2]) > 0.01)
+        return len(frames) >= 50 and voiced >= 25
+
+    _wait(pump, 120)
+    hello = client.Hello
+    chunks.sort()
+    voice = np.concatenate([np.asarray(c[2], dtype=np.float32) for c in chunks]) if chunks else np.zeros(1, np.float32)
+    nz = np.flatnonzero(np.abs(voice) > 1e-3)
+    segment = voice[nz[0] : nz[0] + 8000] if len(nz) else voice[:1]
+    best = 0.0
+    if len(segment) > 100:  # normalised correlation of the returned voice against the pushed signal
+        for lag in range(0, len(pushed) - len(segment) + 1, 1):
+            ref = pushed[lag : lag + len(segment)]
+            c = float(np.dot(ref, segment) / (np.linalg.norm(ref) * np.linalg.norm(segment) + 1e-12))
+            if c > best:
+                best = c
+            if best > 0.999:
+                break
+    client.Stop(5.0)
+    loop.call_soon_threadsafe(stop.set)
+    try:
+        json_task.result(10)
+    except Exception:
+        pass
+    loop.call_soon_threadsafe(holder["app"].engine.request_stop)
+    thread.join(60)
+    return {
+        "hello": {"protocol": int(hello.Protocol), "channels": len(hello.Channels)},
+        "message_types": sorted(types),
+        "csharp_frames": frames,
+        "json_frames": {str(k): v for k, v in json_frames.items()},
+        "voice": {
+            "chunks": len(chunks),
+            "rate": chunks[0][1] if chunks else 0,
+            "samples_per_chunk": len(chunks[0][2]) if chunks else 0,
+            "correlation": best,
+        },
+        "malformed": int(client.MalformedMessages),
+    }
+
+
 def _run_nunit(tests_dll: str) -> dict:
     import clr
 
@@ -506,6 +657,10 @@ def _run_nunit(tests_dll: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_child(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")), flush=True)
+    if len(sys.argv) > 3 and sys.argv[3] == "runtime":
+        result = _child_runtime(sys.argv[1])
+    else:
+        result = _child(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")
+    print(json.dumps(result), flush=True)
     sys.stdout.flush()
     os._exit(0)  # skip Mono's shutdown, which can hang on leftover thread-pool threads
