@@ -8,7 +8,7 @@ import pytest
 from af_plugin.motion.contract import CHANNEL_INDEX, CHANNEL_RANGES, CHANNELS
 from af_plugin.perception.pose import project_head
 from af_plugin.perception.reference import LEFT_IRIS, RIGHT_IRIS, load_reference
-from af_plugin.perception.solver import NOT_ESTIMATED, Calibration, Neutral, observe, solve
+from af_plugin.perception.solver import LIP_GAP_PER_JAW, NOT_ESTIMATED, Calibration, Neutral, observe, solve
 
 MM = 0.001
 WIDTH, HEIGHT = 640, 480
@@ -68,8 +68,11 @@ def test_translation_in_metres(face, neutral):
 
 
 def test_jaw_drop_with_lips_following_is_jaw_open_not_mouth_close(face, neutral):
-    lower = lower_face(face)
-    v = solved(moved(face, lower, dy=-15 * MM), neutral)
+    drop = 15 * MM
+    h = moved(face, lower_face(face), dy=-drop)
+    # Face Mesh's inner-lip gap grows LIP_GAP_PER_JAW times as fast as its chin drop: follow that.
+    h = moved(h, [14, 87, 317, 178, 402, 88, 318, 95, 324], dy=-(LIP_GAP_PER_JAW - 1) * drop)
+    v = solved(h, neutral)
     assert v["jawOpen"] > 0.4 and v["mouthClose"] < 0.05
 
 

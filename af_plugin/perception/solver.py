@@ -33,7 +33,7 @@ from af_plugin.motion.contract import (
     NUM_CHANNELS,
 )
 from af_plugin.perception.pose import Registration, camera_position, register, rotation_to_angles
-from af_plugin.perception.reference import LEFT_IRIS, RIGHT_IRIS
+from af_plugin.perception.reference import LEFT_IRIS, RIGHT_IRIS, load_reference
 from af_plugin.perception.tracker import to_camera_frame
 
 # --- landmark indices ("R"/"L" are the person's own right/left; R is on the image's left) -------------
@@ -46,6 +46,8 @@ BROW = {  # inner, middle, outer points (upper and lower edge of the brow, avera
     "L": dict(inner=(336, 285), middle=(334, 282), outer=(300, 276)),
 }
 NOSE_BRIDGE, SUBNASALE, CHIN = 168, 2, 152
+UPPER_FACE_MIDLINE = (168, 6, 197, 195, 5, 4, 1)  # nose bridge to tip: rigid, on the midline
+CHIN_POINTS = (152, 148, 377, 176, 400, 175, 199, 200)  # averaged: one contour point alone is noisy
 LIP_INNER_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper/lower inner lip, centre and either side
 UPPER_LIP_TOP, UPPER_LIP_INNER, LOWER_LIP_INNER, LOWER_LIP_BOTTOM = 0, 13, 14, 17
 MOUTH_CORNER = {"R": 61, "L": 291}
@@ -56,13 +58,13 @@ CHEEK = {"R": 50, "L": 280}
 FACE_SIDE_AT_MOUTH = ((132, 361), (58, 288))
 
 # --- gains: the feature change (head-frame metres, or a ratio) that makes a coefficient 1 -------------
-EYE_CLOSED_RATIO = 0.70  # eyeBlink = 1 when the eye aspect ratio fell by 70 % of neutral
+EYE_CLOSED_RATIO = 0.55  # eyeBlink = 1 when the eye aspect ratio fell by 55 % (Face Mesh lids rarely meet fully)
 EYE_WIDE_RATIO = 0.40  # eyeWide = 1 when it rose by 40 %
 LOWER_LID_RISE_M = 0.0025  # eyeSquint: lower lid up 2.5 mm
 BROW_DOWN_M = 0.004
 BROW_UP_M = 0.006
 JAW_DROP_M = 0.030  # jawOpen = 1: chin 30 mm further from the nose bridge
-LIP_GAP_PER_JAW = 0.8  # inner-lip gap per unit of chin drop when the lips simply follow the jaw
+LIP_GAP_PER_JAW = 1.5  # Face Mesh inner-lip gap per unit of chin drop (HDTF speech: regression 1.2, std ratio 1.8)
 CORNER_UP_M = 0.006  # mouthSmile
 CORNER_DOWN_M = 0.004  # mouthFrown
 CORNER_DROP_PER_JAW = 0.15  # mouth corners follow the jaw this much (slope on a real talking clip); not a frown
@@ -81,14 +83,18 @@ EYE_LOOK_FULL_YAW = np.radians(30.0)
 EYE_LOOK_FULL_PITCH = np.radians(25.0)
 
 OPENING_FEATURES = ("jaw_drop", "lip_gap")
-"""Rest is the *smallest* value (people talk during calibration): their neutral is a low percentile."""
-OPENING_PERCENTILE = 10.0
+"""Rest is the *smallest* value: people talk during calibration, but lips meet at least once in a couple of
+seconds of speech (/p b m/), so the neutral is a low percentile (2nd, not the minimum: one bad frame)."""
+OPENING_PERCENTILE = 2.0
 
 NOT_ESTIMATED: tuple[str, ...] = (
     "jawForward", "mouthDimpleLeft", "mouthDimpleRight", "mouthShrugLower", "mouthShrugUpper",
     "noseSneerLeft", "noseSneerRight", "tongueOut",
 )  # fmt: skip
 """Blendshapes this solver leaves at 0 (no reliable geometric cue in Face Mesh landmarks)."""
+
+
+_REF_EYE_SPAN = float(np.linalg.norm(load_reference()[0][EYE["R"]["outer"]] - load_reference()[0][EYE["L"]["outer"]]))
 
 
 def _dist(h: np.ndarray, a: int, b: int) -> float:
@@ -121,8 +127,12 @@ def measure(h: np.ndarray) -> dict[str, float]:
         f[f"lip_side_{side}"] = sum(_dist(h, a, b) for a, b in LATERAL_LIPS[side])
         f[f"upper_lip_{side}"] = float(h[SUBNASALE, 1] - h[UPPER_LIP_SIDE[side], 1])
         f[f"lower_lip_{side}"] = float(h[LOWER_LIP_SIDE[side], 1] - h[CHIN, 1])
-    f["jaw_drop"] = _dist(h, NOSE_BRIDGE, CHIN)
-    f["lip_gap"] = float(np.mean([_dist(h, a, b) for a, b in LIP_INNER_PAIRS]))
+    # Openings as ratios to the eye-corner span (× its reference length, to stay in metres): a ratio within
+    # one frame cancels frame-to-frame jitter of the registration scale.
+    span = _REF_EYE_SPAN / max(_dist(h, EYE["R"]["outer"], EYE["L"]["outer"]), 1e-9)
+    chin_drop = np.linalg.norm(h[list(UPPER_FACE_MIDLINE)].mean(axis=0) - h[list(CHIN_POINTS)].mean(axis=0))
+    f["jaw_drop"] = float(chin_drop * span)
+    f["lip_gap"] = float(np.mean([_dist(h, a, b) for a, b in LIP_INNER_PAIRS]) * span)
     f["mouth_width"] = _dist(h, MOUTH_CORNER["R"], MOUTH_CORNER["L"])
     f["upper_lip_thickness"] = _dist(h, UPPER_LIP_TOP, UPPER_LIP_INNER)
     f["lower_lip_thickness"] = _dist(h, LOWER_LIP_INNER, LOWER_LIP_BOTTOM)
