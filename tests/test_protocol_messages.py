@@ -99,7 +99,7 @@ def test_server_messages():
     assert (index, t, flags) == (7, 0.28, 1) and np.array_equal(vals, values)
     a = json.loads(proto.audio_json(3, 0.12, np.full(640, 0.5, np.float32), "s"))
     pcm = np.frombuffer(base64.b64decode(a["data"]), "<i2")
-    assert a["role"] == "avatar" and len(pcm) == 640 and abs(pcm[0] / 32767 - 0.5) < 1e-4
+    assert a["role"] == "avatar" and len(pcm) == 640 and abs(pcm[0] / 32768 - 0.5) < 1e-4
     f = json.loads(proto.frame_json(1, 0.04, b"\xff\xd8jpeg", "s"))
     assert base64.b64decode(f["jpeg"]) == b"\xff\xd8jpeg"
     e = json.loads(proto.error("bad_json", "nope"))

@@ -252,8 +252,9 @@ def frame_json(index: int, t: float, jpeg: bytes, session: str) -> str:
 
 
 def pcm16_base64(samples: np.ndarray) -> str:
-    pcm = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    return base64.b64encode((pcm * 32767.0).round().astype("<i2").tobytes()).decode("ascii")
+    # x32768 mirrors the decoder (int16 / 32768), so pushed PCM16 comes back bit-exact.
+    pcm = np.clip(np.round(np.asarray(samples, dtype=np.float32) * 32768.0), -32768, 32767)
+    return base64.b64encode(pcm.astype("<i2").tobytes()).decode("ascii")
 
 
 def audio_json(index: int, t: float, samples: np.ndarray, session: str) -> str:

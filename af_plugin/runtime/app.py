@@ -63,6 +63,10 @@ class App:
 
 def build_app(cfg: Config, *, extra_sinks: list[tuple[str, Sink]] = (), allow_standin: bool = True) -> App:
     """Load the generator, start the default session's inputs and open every configured output."""
+    if cfg.outputs.ws:
+        from af_plugin.protocol.access import check_bind
+
+        check_bind(cfg.server.host, cfg.server.token)  # before anything slow is loaded
     gen, info = load_generator(cfg.model, allow_standin=allow_standin)
     engine = Engine(gen, info, realtime=cfg.sources.realtime, seed=cfg.model.seed,
                     max_sessions=cfg.server.max_sessions)  # fmt: skip

@@ -79,6 +79,7 @@ class Engine:
         self.session_listeners: list[Callable[[AvatarSession], None]] = []
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="af-generate")
         self._job: asyncio.Future | None = None
+        self._stopping = False
         self._epochs: dict[str, int] = {}
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,6 +182,7 @@ class Engine:
         """
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._stopping = False
         max_ticks = None if duration is None else int(round(duration * FPS))
         next_tick = time.perf_counter()
         finished_reported = False
@@ -222,7 +224,8 @@ class Engine:
                     await asyncio.sleep(max(0.0, delay))
                 else:
                     await asyncio.sleep(0)
-            if self._job is not None:
+            self._stopping = True  # no new generation jobs from here on
+            while self._job is not None:
                 await asyncio.shield(self._job)
             self._playout(flush=True)
         finally:
@@ -236,7 +239,7 @@ class Engine:
 
     # --- generation (worker thread) ---------------------------------------------------------------------
     def _start_job(self) -> None:
-        if self._job is not None:
+        if self._job is not None or self._stopping:
             return
         work = []
         for sess in self.sessions.values():

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import socket
 import time
 from collections import deque
@@ -39,6 +40,19 @@ DEFAULT_STATIC = {
     "/web/": PACKAGE_DIR / "web",
 }
 """URL prefix → file/folder served over HTTP on the websocket port."""
+
+_SECRET = re.compile(r"(token=)[^&\s]*|(bearer\s+)\S+", re.IGNORECASE)
+
+
+class _RedactingLogger(logging.LoggerAdapter):
+    """websockets logs request lines and headers at DEBUG; the token must never reach a log."""
+
+    def log(self, level, msg, *args, **kwargs):
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            text = _SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "<redacted>", text)
+            self.logger.log(level, "%s", text, **{k: v for k, v in kwargs.items() if k in ("exc_info", "stack_info")})
+
 
 ABUSE_WINDOW_S = 10.0
 ABUSE_ERRORS = 200
@@ -108,6 +122,7 @@ class WebSocketServer(Sink):
             self._handle, self.host, self.port, process_request=self._process_request,
             max_size=self.max_message_bytes, max_queue=32, compression=None, close_timeout=1.0,
             ping_interval=20, ping_timeout=20, server_header="af_plugin",
+            logger=_RedactingLogger(logging.getLogger("websockets.server"), {}),
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
         self._setup_frames()
