@@ -73,10 +73,14 @@ class OutputsConfig:
     livelink: str | None = None
     """HOST:PORT of an Unreal Live Link Face source."""
     livelink_subject: str = "Avatar"
+    livelink_angle_units: Literal["rad", "deg"] = "rad"
+    """Unit of head/eye angles in Live Link Face packets (docs/unreal.md)."""
     vmc: str | None = None
     """HOST:PORT of a VMC receiver (VSeeFace, Warudo, VNyan...)."""
     vmc_bundle: bool = True
     vmc_case: Literal["camel", "pascal"] = "camel"
+    vmc_names: Literal["both", "arkit", "vrm"] = "both"
+    """Blendshape names sent over VMC: ARKit (Perfect Sync), derived VRM presets, or both (docs/vmc.md)."""
     vcam: bool = False
     record: str | None = None
     """Recording path; the extension picks the format (.csv, .afm, .npz, .mp4)."""

@@ -155,3 +155,17 @@ def test_no_listener_is_not_an_error_per_frame():
         for i in range(20):
             sink.send(distinct_frame(i))
     assert sink.frames_sent + sink.errors == 20
+
+
+def test_from_config_reads_the_outputs_section(receiver):
+    from af_plugin.config import load_config
+
+    port = receiver.getsockname()[1]
+    cfg = load_config(overrides={"outputs.livelink": f"127.0.0.1:{port}", "outputs.livelink_subject": "NPC",
+                                 "outputs.livelink_angle_units": "deg"})  # fmt: skip
+    values = np.zeros(NUM_CHANNELS, dtype=np.float32)
+    values[CHANNELS.index("headRoll")] = 0.1
+    with LiveLinkSink.from_config(cfg.outputs) as sink:
+        sink.send(MotionFrame(index=0, t=0.0, values=values))
+    d = decode(receiver.recv(2048))
+    assert d["subject"] == "NPC" and d["values"][54] == pytest.approx(math.degrees(0.1), rel=1e-5)

@@ -210,3 +210,16 @@ def test_send_failures_are_counted_not_raised():
         sink.send(distinct_blendshapes(i))
     assert sink.frames_sent == 0 and sink.errors > 0
     sink.close()
+
+
+def test_from_config_reads_the_outputs_section(collector):
+    from af_plugin.config import load_config
+
+    cfg = load_config(overrides={"outputs.vmc": f"127.0.0.1:{collector.port}", "outputs.vmc_bundle": False,
+                                 "outputs.vmc_case": "pascal", "outputs.vmc_names": "arkit"})  # fmt: skip
+    sink = VmcSink.from_config(cfg.outputs)
+    assert (sink.bundle, sink.case, sink.names) == (False, "pascal", "arkit")
+    with sink:
+        sink.send(frame_with(0, jawOpen=0.5))
+    vals = dict(collector.wait_for("/VMC/Ext/Blend/Val", 52))
+    assert vals["JawOpen"] == pytest.approx(0.5) and "A" not in vals

@@ -25,7 +25,7 @@ import socket
 import struct
 import uuid
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from af_plugin.constants import DEFAULT_HOST, FPS, LIVELINK_PORT
 from af_plugin.motion.contract import CHANNEL_INDEX
 from af_plugin.sinks.base import MotionFrame, Sink, SinkError, register_sink
 from af_plugin.sinks.udp import UdpSender, parse_target
+
+if TYPE_CHECKING:
+    from af_plugin.config import OutputsConfig
 
 PACKET_VERSION = 6
 
@@ -140,6 +143,11 @@ class LiveLinkSink(Sink):
                 if name.endswith(axis) and name.startswith(("Head", "LeftEye", "RightEye")):
                     self._scale[i] = factor * float(sign)
         self.frames_sent = 0
+
+    @classmethod
+    def from_config(cls, outputs: OutputsConfig) -> LiveLinkSink:
+        """The sink ``outputs.livelink`` / ``livelink_subject`` / ``livelink_angle_units`` describe."""
+        return cls(outputs.livelink, subject=outputs.livelink_subject, angle_units=outputs.livelink_angle_units)
 
     @property
     def errors(self) -> int:

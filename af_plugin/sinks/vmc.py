@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -35,6 +35,9 @@ from af_plugin.motion.codecs.afm import FLAG_NO_FACE
 from af_plugin.motion.contract import ARKIT_BLENDSHAPES, CHANNEL_INDEX
 from af_plugin.sinks.base import MotionFrame, Sink, SinkError, register_sink
 from af_plugin.sinks.udp import UdpSender, parse_target
+
+if TYPE_CHECKING:
+    from af_plugin.config import OutputsConfig
 
 VRM0_PRESETS: tuple[str, ...] = (
     "A", "I", "U", "E", "O", "Blink", "Blink_L", "Blink_R",
@@ -221,6 +224,11 @@ class VmcSink(Sink):
         self.udp = UdpSender(host, port, "VMC output")
         self._arkit = [(arkit_name(n, case), CHANNEL_INDEX[n]) for n in ARKIT_BLENDSHAPES]
         self.frames_sent = 0
+
+    @classmethod
+    def from_config(cls, outputs: OutputsConfig) -> VmcSink:
+        """The sink ``outputs.vmc`` / ``vmc_bundle`` / ``vmc_case`` / ``vmc_names`` describe."""
+        return cls(outputs.vmc, bundle=outputs.vmc_bundle, case=outputs.vmc_case, names=outputs.vmc_names)
 
     @property
     def errors(self) -> int:
