@@ -25,6 +25,7 @@ from af_plugin.training.synth_speech import (
     ROUNDED,
     VOWEL_CHARS,
     envelope,
+    pitch_track,
 )
 from af_plugin.training.timeline import Plan, other
 
@@ -61,6 +62,8 @@ class BehaviourRules:
     beat_amplitude_rad: tuple[float, float] = (0.015, 0.05)
     beat_seconds: float = 0.25
     energy_head_gain_rad: tuple[float, float] = (0.01, 0.04)  # louder stretches lift the chin
+    f0_head_gain_rad: tuple[float, float] = (0.008, 0.025)  # per 4 semitones above own median F0: chin up
+    f0_brow_gain: tuple[float, float] = (0.03, 0.1)  # per 4 semitones above median: inner brows up
     question_tilt_rad: tuple[float, float] = (0.03, 0.08)  # headRoll over a question's last second
     # --- listener: nods and backchannels ---------------------------------------------------------------
     nod_probability: float = 0.6  # at the other's within-turn pause, when not backchannelling
@@ -110,11 +113,12 @@ class BehaviourRules:
 
 
 def draw_persona(rules: BehaviourRules, rng: np.random.Generator) -> dict:
-    """Per-party draws of every ranged parameter (name without the unit suffix kept as is)."""
+    """Per-party draws of every ranged parameter (same names as in BehaviourRules), plus gaze offsets and
+    an overall expressiveness that scales brow-raise probability, beats and nods."""
     names = ["mouth_lead_seconds", "jaw_gain", "jaw_rest", "funnel_gain", "pucker_gain", "close_gain",
              "press_gain", "stretch_gain", "brow_stress_amplitude", "beat_amplitude_rad", "energy_head_gain_rad",
-             "nod_amplitude_rad", "nod_frequency_hz", "smile_base", "smile_events_per_minute", "mirror_gain",
-             "blinks_per_minute", "sway_rotation_rad", "sway_translation_m"]  # fmt: skip
+             "f0_head_gain_rad", "f0_brow_gain", "nod_amplitude_rad", "nod_frequency_hz", "smile_base",
+             "smile_events_per_minute", "mirror_gain", "blinks_per_minute", "sway_rotation_rad", "sway_translation_m"]  # fmt: skip
     persona = {n: round(float(rng.uniform(*getattr(rules, n))), 4) for n in names}
     persona["gaze_offset_yaw"] = round(float(rng.uniform(*rules.gaze_offset_rad)), 4)
     persona["gaze_offset_pitch"] = round(float(rng.uniform(*rules.gaze_offset_rad)), 4)
@@ -299,6 +303,17 @@ def synthesize_motion(
             _bump(track["headRoll"], p.end - 1.0, 0.3, 0.7, 0.5, tilt)
             _bump(track["headPitch"], p.end - 0.6, 0.2, 0.4, 0.4, 0.3 * abs(tilt))
             events["brow_raises"].append(round(p.end - before, 3))
+    # pitch (F0) contour: semitones from the speaker's median, ~0 where unvoiced, smoothed over 80 ms
+    f0 = np.zeros(n)
+    f0_raw = pitch_track(own_clean)[:n]
+    f0[: len(f0_raw)] = f0_raw
+    voiced_f0 = f0 > 0
+    rise = np.zeros(n)
+    if voiced_f0.sum() > 10:
+        rise[voiced_f0] = np.clip(12 * np.log2(f0[voiced_f0] / np.median(f0[voiced_f0])) / 4.0, -2, 2)
+    rise = gaussian_filter1d(rise, 8)
+    track["headPitch"] += persona["f0_head_gain_rad"] * rise
+    brow = brow + persona["f0_brow_gain"] * np.clip(rise, 0, None)
     track["browInnerUp"] = brow
     track["browOuterUpLeft"] = 0.85 * brow
     track["browOuterUpRight"] = 0.85 * brow

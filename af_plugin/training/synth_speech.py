@@ -212,3 +212,28 @@ def align_phonemes(symbols: list[tuple[str, bool]], audio: np.ndarray) -> list[t
     times = hop_index * hop_s
     return [(sym, float(times[k]), float(max(times[k + 1], times[k] + hop_s)), stressed)
             for k, (sym, stressed) in enumerate(symbols)]  # fmt: skip
+
+
+def pitch_track(audio: np.ndarray, fmin: float = 70.0, fmax: float = 400.0) -> np.ndarray:
+    """F0 in Hz per 10 ms hop (0 where unvoiced), by normalised autocorrelation over a 40 ms window.
+
+    Clean espeak speech has a strong, stable periodicity, so this simple estimator is reliable here (it is
+    not meant for noisy recordings). Hop k's window is centred on the hop.
+    """
+    n = len(audio) // ENVELOPE_HOP
+    win = 4 * ENVELOPE_HOP  # 40 ms: at least two periods of 70 Hz
+    if n == 0:
+        return np.zeros(0, np.float32)
+    padded = np.concatenate([np.zeros(win // 2, np.float32), audio, np.zeros(win, np.float32)])
+    starts = np.arange(n) * ENVELOPE_HOP
+    frames = padded[starts[:, None] + np.arange(win)[None, :]].astype(np.float64)
+    frames -= frames.mean(axis=1, keepdims=True)
+    spec = np.fft.rfft(frames * np.hanning(win), n=2 * win)
+    ac = np.fft.irfft(np.abs(spec) ** 2)[:, :win]
+    energy = ac[:, 0] + 1e-12
+    lo, hi = int(SAMPLE_RATE / fmax), int(SAMPLE_RATE / fmin)
+    lag = lo + np.argmax(ac[:, lo:hi], axis=1)
+    strength = ac[np.arange(n), lag] / energy
+    loud = np.sqrt(energy / win) > 0.01 * (np.sqrt(energy / win).max() + 1e-12)
+    f0 = np.where((strength > 0.45) & loud, SAMPLE_RATE / lag, 0.0)
+    return f0.astype(np.float32)
