@@ -251,3 +251,46 @@ def test_shipped_sample_conversation_is_small_and_complete():
         x, rate = sf.read(d / f"{party}.flac")
         assert rate == SAMPLE_RATE and x.ndim == 1 and 20 <= len(x) / rate <= 30
         assert len(x) == tl["frames"] * SAMPLES_PER_FRAME
+
+
+def test_pitch_track_finds_the_fundamental():
+    from af_plugin.training.synth_speech import pitch_track
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    f0 = np.where(t < 0.5, 120.0, 210.0)
+    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
+    voice = sum(np.sin(k * phase) / k for k in range(1, 8)).astype(np.float32)
+    voice[int(0.8 * SAMPLE_RATE) :] = 0.0  # silence is unvoiced
+    est = pitch_track(voice)
+    assert np.median(est[10:40]) == pytest.approx(120, rel=0.03)
+    assert np.median(est[55:75]) == pytest.approx(210, rel=0.03)
+    assert (est[85:] == 0).all()
+
+
+def test_lips_close_on_bilabials_and_round_on_rounded_vowels():
+    """One real utterance through the rules: mouthClose peaks in m/b/p, mouthPucker in u/w, jaw in a."""
+    from af_plugin.training.behaviour import BehaviourRules, draw_persona, synthesize_motion
+    from af_plugin.training.synth_speech import random_voice, synthesize
+    from af_plugin.training.timeline import Placed, Plan, mix_clean
+
+    rng = np.random.default_rng(1)
+    utt = synthesize("Bob, my mum may buy a map. Who knew you would move?", random_voice("en", rng))
+    frames = int(np.ceil((utt.duration + 1.0) * FPS))
+    plan = Plan(placed=[Placed("a", 0.5, utt, "speech", 0)], pauses=[], turns=[{"speaker": "a", "start": 0.5,
+                "end": 0.5 + utt.duration}], duration=frames / FPS, frames=frames)  # fmt: skip
+    rules = BehaviourRules()
+    persona = draw_persona(rules, rng)
+    values, _ = synthesize_motion(plan, "a", persona, rules, rng, mix_clean(plan, "a"), [], [])
+    from af_plugin.motion.clip import MotionClip
+
+    clip = MotionClip(values)
+
+    def mean_during(channel: str, symbols: set[str]) -> float:
+        idx = [int((0.5 + (s + e) / 2) * FPS) for sym, s, e, _ in utt.phonemes if sym in symbols]
+        assert idx, symbols
+        return float(clip.channel(channel)[idx].mean())
+
+    vowels = {"a", "aI", "A:", "eI", "oU", "u:", "U", "I", "i:", "@", "V", "3:", "0", "O:", "aU", "e@"}
+    assert mean_during("mouthClose", {"m", "b", "p"}) > 2 * mean_during("mouthClose", vowels)
+    assert mean_during("mouthPucker", {"u:", "w", "U"}) > 2 * mean_during("mouthPucker", {"a", "aI", "eI", "i:"})
+    assert mean_during("jawOpen", {"a", "aI"}) > mean_during("jawOpen", {"m", "b", "p"})
