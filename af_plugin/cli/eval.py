@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="VIDEO",
         help="talking-head video for the lip-sync check ('' skips it)",
     )
+    p.add_argument("--parts", default="methods,hdtf,drift",
+                   help="what to run, comma-separated: methods (the table), hdtf, drift")
     p.add_argument("--sid-clusters", type=int, default=40, metavar="K")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (the shared CPU wants 1)")
@@ -102,6 +104,7 @@ def settings_from_args(args: argparse.Namespace):
         out_dir=args.out or None,
         tag=args.tag or ("eval_quick" if quick else "eval"),
         curve_plots=1 if quick else 2,
+        parts=tuple(x.strip() for x in args.parts.split(",") if x.strip()),
     )
 
 

@@ -79,7 +79,8 @@ def markdown_report(result: Mapping) -> str:
         ]
     for ds in result.get("datasets", []):
         out += [f"## {ds['name']} ({ds['conversations']} conversations, {ds['seconds']:.0f} s held out)", ""]
-        out += [markdown_table(ds["scores"], ds.get("descriptions")), ""]
+        if ds["scores"]:
+            out += [markdown_table(ds["scores"], ds.get("descriptions")), ""]
     hd = result.get("hdtf")
     if hd:
         out += [

@@ -14,9 +14,12 @@ from typing import Any
 from af_plugin.constants import FPS
 from af_plugin.evaluation import report
 from af_plugin.evaluation.baselines import DelayedMirror, model_methods
-from af_plugin.evaluation.heldout import load_heldout
+from af_plugin.evaluation.heldout import HeldoutDataError, load_heldout
 from af_plugin.evaluation.machine import machine_info
-from af_plugin.evaluation.runner import METRIC_KEYS, evaluate
+from af_plugin.evaluation.runner import METRIC_KEYS, EvalRun, evaluate
+
+PARTS = ("methods", "hdtf", "drift")
+"""What `af eval` can run: the method table on held-out data, HDTF lip-sync, the long-session drift."""
 
 
 @dataclass
@@ -38,6 +41,7 @@ class EvalSettings:
     out_dir: str | None = "benchmarks/results"
     tag: str = "eval"
     curve_plots: int = 2
+    parts: tuple[str, ...] = PARTS
 
 
 def run_suite(
@@ -48,16 +52,22 @@ def run_suite(
     """Run everything ``settings`` asks for; return the result dict (arrays included for plots)."""
     say = progress or (lambda _m: None)
     t_start = time.perf_counter()
+    parts = set(settings.parts)
+    if unknown := parts - set(PARTS):
+        raise HeldoutDataError(f"unknown evaluation parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
     methods = model_methods(
         load_generator,
         checkpoint=settings.checkpoint,
         checkpoint_no_dpo=settings.checkpoint_no_dpo,
-        block_sizes=settings.block_sizes,
+        block_sizes=settings.block_sizes if "methods" in parts else (),
         seed=settings.seed,
         generator_options=settings.generator_options,
     )
-    methods.insert(1, DelayedMirror(settings.mirror_delay_s, name=f"mirror_{settings.mirror_delay_s:g}s"))
     default_gen = methods[0].generator
+    if "methods" in parts:
+        methods.insert(1, DelayedMirror(settings.mirror_delay_s, name=f"mirror_{settings.mirror_delay_s:g}s"))
+    else:
+        methods = []
     result: dict[str, Any] = {
         "machine": machine_info(),
         "model": {
@@ -88,7 +98,10 @@ def run_suite(
             max_seconds=settings.max_seconds,
         )
         say(f"{data_dir}: {len(convs)} held-out conversations, {sum(c.frames for c in convs) / FPS:.0f} s")
-        run = evaluate(convs, methods, sid_clusters=settings.sid_clusters, seed=settings.seed, progress=say)
+        if methods:
+            run = evaluate(convs, methods, sid_clusters=settings.sid_clusters, seed=settings.seed, progress=say)
+        else:
+            run = EvalRun(conversations=convs)
         runs.append(run)
         result["datasets"].append(
             {
@@ -102,12 +115,12 @@ def run_suite(
             }
         )
     primary = result["datasets"][0]["scores"]
-    result.update({k: primary["model"][k] for k in METRIC_KEYS})
-    result["real"] = primary["real"]
+    result.update({k: primary["model"][k] if primary else None for k in METRIC_KEYS})
+    result["real"] = primary.get("real")
     result["baselines"] = {k: v for k, v in primary.items() if k not in ("model", "real")}
 
     result["lipsync_hdtf_r"] = None
-    if settings.hdtf_video:
+    if settings.hdtf_video and "hdtf" in parts:
         from af_plugin.evaluation.lipsync import hdtf_lipsync
 
         say(f"lip-sync on {settings.hdtf_video}")
@@ -115,7 +128,7 @@ def run_suite(
         result["lipsync_hdtf_r"] = result["hdtf"]["lipsync_hdtf_r"]
 
     result["drift"] = None
-    if settings.drift_minutes and settings.drift_minutes > 0:
+    if settings.drift_minutes and settings.drift_minutes > 0 and "drift" in parts:
         from af_plugin.evaluation.drift import run_drift
 
         conv = max(runs[0].conversations, key=lambda c: c.frames)
@@ -141,13 +154,16 @@ def write_outputs(result: dict, runs: list, out_dir: Path, tag: str, curve_plots
     plots = out_dir / f"{tag}_plots"
     files: dict[str, str] = {}
     run = runs[0]
+    if not run.scores:
+        curve_plots = 0
     for i, conv in enumerate(run.conversations[:curve_plots]):
         shown = {k: run.outputs[k][i] for k in ("real", "model", "model_no_user") if k in run.outputs}
         mirror = next((k for k in run.outputs if k.startswith("mirror")), None)
         if mirror:
             shown[mirror] = run.outputs[mirror][i]
         files[f"curves_{i}"] = str(report.plot_curves(conv, shown, plots / f"curves_{i}.png"))
-    files["scores"] = str(report.plot_scores(run.scores, plots / "scores.png"))
+    if run.scores:
+        files["scores"] = str(report.plot_scores(run.scores, plots / "scores.png"))
     if result.get("hdtf"):
         files["hdtf"] = str(report.plot_hdtf(result["hdtf"], plots / "hdtf_lipsync.png"))
     if result.get("drift"):
