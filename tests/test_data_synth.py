@@ -294,3 +294,19 @@ def test_lips_close_on_bilabials_and_round_on_rounded_vowels():
     assert mean_during("mouthClose", {"m", "b", "p"}) > 2 * mean_during("mouthClose", vowels)
     assert mean_during("mouthPucker", {"u:", "w", "U"}) > 2 * mean_during("mouthPucker", {"a", "aI", "eI", "i:"})
     assert mean_during("jawOpen", {"a", "aI"}) > mean_during("jawOpen", {"m", "b", "p"})
+
+
+def test_docs_manifest_example_matches_a_real_manifest(corpus):
+    """docs/data.md shows the manifest; its keys (top level and per conversation) must be the real ones."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text()
+    block = re.search(r"`manifest.json`:\s*```json\n(.*?)```", doc, re.S).group(1)
+    top = set(re.findall(r'^ ?\{?"(\w+)":', block, re.M)) | set(re.findall(r', "(\w+)": ', block.splitlines()[0]))
+    conv_keys = set(re.findall(r'"(\w+)":', block.split('"conversations": [')[1].split("}],")[0]))
+    m = shards.read_manifest(corpus)
+    assert {"format", "fps", "sample_rate", "layout_version", "seed", "rules", "conversations"} <= top
+    assert top <= set(m)
+    for key in ("generator", "timeline", "acoustics", "behaviour", "speech"):
+        assert key in m["rules"] and f'"{key}"' in block
+    assert conv_keys - {"a", "b"} <= set(m["conversations"][0])  # "a"/"b" are the parties inside voices etc.
