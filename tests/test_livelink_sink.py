@@ -169,3 +169,19 @@ def test_from_config_reads_the_outputs_section(receiver):
         sink.send(MotionFrame(index=0, t=0.0, values=values))
     d = decode(receiver.recv(2048))
     assert d["subject"] == "NPC" and d["values"][54] == pytest.approx(math.degrees(0.1), rel=1e-5)
+
+
+def test_docs_describe_the_packet_and_every_setting():
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from af_plugin.config import OutputsConfig
+    from af_plugin.sinks.livelink import LIVELINK_VALUE_NAMES, PACKET_VERSION, VALUE_COUNT
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "unreal.md").read_text(encoding="utf-8")
+    assert all(name in doc for name in LIVELINK_VALUE_NAMES[52:])
+    assert f"= {PACKET_VERSION}" in doc and f"= {VALUE_COUNT}" in doc and "306 + len(subject)" in doc
+    fields = {f.name for f in dataclasses.fields(OutputsConfig)}
+    documented = set(re.findall(r"`outputs\.(livelink\w*)", doc))
+    assert documented == {f for f in fields if f.startswith("livelink")}

@@ -223,3 +223,19 @@ def test_from_config_reads_the_outputs_section(collector):
         sink.send(frame_with(0, jawOpen=0.5))
     vals = dict(collector.wait_for("/VMC/Ext/Blend/Val", 52))
     assert vals["JawOpen"] == pytest.approx(0.5) and "A" not in vals
+
+
+def test_docs_list_every_message_preset_and_setting():
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from af_plugin.config import OutputsConfig
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "vmc.md").read_text(encoding="utf-8")
+    addresses = {m.address for m in VmcSink().messages(distinct_blendshapes(0))}
+    assert all(f"`{a}`" in doc for a in addresses)
+    assert all(f"`{p}`" in doc for p in VRM0_PRESETS)
+    fields = {f.name for f in dataclasses.fields(OutputsConfig)}
+    documented = set(re.findall(r"`outputs\.(vmc\w*)", doc))
+    assert documented == {f for f in fields if f.startswith("vmc")}
