@@ -141,3 +141,28 @@ def test_to_mono_16k_rejects_bad_arrays():
         to_mono_16k(np.array([0.0, np.nan]), SAMPLE_RATE)
     with pytest.raises(AudioFormatError, match="rate"):
         to_mono_16k(np.zeros(10), 0)
+
+
+def test_stereo_48k_aac_track_of_an_mp4(tmp_path):
+    """The PyAV path: an mp4 whose AAC track is 48 kHz stereo (a tone left, silence right)."""
+    import av
+
+    rate, seconds = 48000, 1.0
+    left = tone(rate, seconds, hz=1000.0).astype(np.float32)
+    path = tmp_path / "tone.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=rate, layout="stereo")
+        block = 1024
+        for i in range(0, len(left), block):
+            chunk = np.stack([left[i : i + block], np.zeros_like(left[i : i + block])])
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="stereo")
+            frame.rate = rate
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    got = load_audio(path)
+    assert abs(len(got) / SAMPLE_RATE - seconds) < 0.1  # AAC adds priming/padding frames
+    assert abs(dominant_hz(got) - 1000.0) <= 3.0
+    assert 0.2 < np.percentile(np.abs(got), 99) < 0.3  # the 0.5 tone averaged with a silent channel

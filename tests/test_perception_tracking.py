@@ -242,3 +242,27 @@ def test_missing_webcam_raises_device_error_with_a_fix(tmp_path, capsys):
     assert "cam:1" in str(info.value) and "video file" in str(info.value)
     assert af_main(["track", "cam:0", "-o", str(tmp_path / "o.csv")]) == 2
     assert "no webcam at index 0" in capsys.readouterr().err
+
+
+def test_webcam_frames_are_placed_on_the_25fps_grid():
+    from af_plugin.perception.tracking import _to_grid
+
+    stamps = np.array([0.0, 0.03, 0.05, 0.09, 0.2])  # an uneven camera; a face lost at 0.09 s
+    rows = [np.full(62, k, np.float32) for k in range(5)]
+    rows[3] = None
+    clip = _to_grid(stamps, rows, 25.0, meta={})
+    assert len(clip) == 6  # ticks 0, 0.04, ... 0.2
+    # each tick takes the latest frame at or before it; a no-face frame holds the last values
+    np.testing.assert_array_equal(clip.values[:, 0], [0, 1, 2, 2, 2, 4])
+    np.testing.assert_array_equal(clip.valid, [True, True, True, False, False, True])
+
+
+def test_docs_list_the_channels_left_at_zero():
+    from pathlib import Path
+
+    from af_plugin.perception.solver import NOT_ESTIMATED
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "perception.md").read_text()
+    line = next(x for x in doc.split("\n\n") if x.startswith("**Not estimated (always 0):**"))
+    listed = {w.strip(" ,.()`\n") for w in line.split(":**")[1].split("(")[0].split(",")}
+    assert listed == set(NOT_ESTIMATED)

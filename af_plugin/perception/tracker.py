@@ -188,3 +188,10 @@ def read_camera(index: int, width: int = 640, height: int = 480) -> Iterator[np.
             cap.release()
 
     return frames()
+
+
+def track_video(path: str | Path, **kwargs):
+    """Same as ``perception.tracking.track_video`` (kept here too: some callers look for it beside the tracker)."""
+    from af_plugin.perception.tracking import track_video as _track_video
+
+    return _track_video(path, **kwargs)
