@@ -132,9 +132,9 @@ def test_binary_frames_decode_to_what_was_sent(observed):
 
 def test_malformed_messages_are_rejected_with_an_error_not_a_crash(observed):
     run = observed["malformed"]
-    assert run["malformed"] == 4
+    assert run["malformed"] == 5
     codes = sorted(run["error_codes"])
-    assert codes == sorted(["bad_frame", "bad_frame", "bad_json", "bad_message"])
+    assert codes == sorted(["bad_frame", "bad_frame", "bad_json", "bad_message", "too_big"])
     assert run["state_after"] == "Streaming"
     # the frames after the bad ones still arrive, intact
     assert_frames_equal(run["frames"], sent_frames(2) + sent_frames(2, start=100))
@@ -336,8 +336,10 @@ def _child(core_dll: str, tests_dll: str) -> dict:
                 errors.append(str(msg.ErrorCode))
             ok, msg = client.TryGetMessage(None)
 
-    def client_for(port: int, token: str | None = None, streams=("motion",)) -> MotionClient:
+    def client_for(port: int, token: str | None = None, streams=("motion",), max_bytes: int = 0) -> MotionClient:
         opts = MotionClientOptions()
+        if max_bytes:
+            opts.MaxMessageBytes = max_bytes
         opts.Url = f"ws://127.0.0.1:{port}/"
         opts.Token = token
         opts.InitialBackoff = 0.2
@@ -377,15 +379,16 @@ def _child(core_dll: str, tests_dll: str) -> dict:
         await ws.send(bytes(nan))
         await ws.send("{not json")
         await ws.send(json.dumps({"type": "motion", "frame": "x"}))
+        await ws.send(json.dumps({"type": "status", "pad": "x" * 10000}))  # over the client's 4 KiB limit
         await ws.send(good[1])
         for data in frames_bytes(sent_frames(2, start=100)):
             await ws.send(data)
 
     server = FixtureServer(malformed_script).start()
-    client = client_for(server.port)
+    client = client_for(server.port, max_bytes=4096)
     got, errors = [], []
     _wait(lambda: (drain(client, got, errors), len(got) >= 4)[1])
-    _wait(lambda: (drain(client, got, errors), len(errors) >= 4)[1], 5)
+    _wait(lambda: (drain(client, got, errors), len(errors) >= 5)[1], 5)
     results["malformed"] = {"frames": got, "malformed": int(client.MalformedMessages), "error_codes": errors,
                             "state_after": str(client.State)}  # fmt: skip
     client.Stop(5.0)

@@ -137,7 +137,7 @@ namespace AvatarForcing
             if (message.Type == "audio" && message.Audio != null && message.Audio.Role == ProtocolMessages.RoleAvatar)
                 voice.Push(message.Audio);
             else if (message.Type == "hello")
-                buffer.Reset();
+                voice.Clear(); // a new connection: its session clock starts afresh (frames reset the buffer themselves)
             else if (message.Type == "error" && message.ErrorMessage != reportedError)
             {
                 reportedError = message.ErrorMessage; // log each distinct problem once, not every retry

@@ -9,8 +9,9 @@ namespace AvatarForcing.Core
     ///
     /// Clock alignment: offset = min(arrival − frame time) over the stream, allowed to creep up by
     /// OffsetCreep per frame so a lasting increase in network delay is absorbed instead of starving
-    /// forever. Play time = localNow − offset − Delay. A jump back in frame time (server restarted,
-    /// session reset) resets the buffer. Not thread-safe: use from one thread (Unity's main thread).
+    /// forever. Play time = localNow − offset − Delay. A frame from a new connection, or a jump back in
+    /// frame time (server restarted), resets the buffer. Not thread-safe: use from one thread (Unity's
+    /// main thread).
     /// </summary>
     public sealed class JitterBuffer
     {
@@ -56,7 +57,11 @@ namespace AvatarForcing.Core
         /// <summary>Add a frame; its ArrivalTime must be on the same clock later passed to Sample.</summary>
         public void Add(MotionFrame frame)
         {
-            if (frames.Count > 0 && frame.Time < frames[frames.Count - 1].Time - 1.0) Reset();
+            if (frames.Count > 0)
+            {
+                var newest = frames[frames.Count - 1];
+                if (frame.Connection != newest.Connection || frame.Time < newest.Time - 1.0) Reset();
+            }
             double sample = frame.ArrivalTime - frame.Time;
             if (!hasOffset) { offset = sample; hasOffset = true; }
             else if (sample < offset) offset = sample;

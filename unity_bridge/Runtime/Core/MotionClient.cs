@@ -36,6 +36,10 @@ namespace AvatarForcing.Core
         volatile HelloMessage hello;
         volatile string lastError;
         long framesReceived, malformed, reconnects, droppedFrames, connections, droppedSends;
+        readonly byte[] receiveChunk = new byte[16384];
+        bool receivedTooBig;
+        long receivedBytes;
+        int connection;
 
         public MotionClient(MotionClientOptions options)
         {
@@ -211,7 +215,7 @@ namespace AvatarForcing.Core
                 // 2. subscribe, then stream
                 await SendTextAsync(ws, ProtocolMessages.Subscribe(options.Streams, "binary", options.Session), stop).ConfigureAwait(false);
                 SetState(ConnectionState.Streaming);
-                Interlocked.Increment(ref connections);
+                connection = (int)Interlocked.Increment(ref connections);
                 backoff.Reset();
                 var sender = SendLoopAsync(ws, connectionDone.Token);
                 try
@@ -226,10 +230,10 @@ namespace AvatarForcing.Core
                             catch (Exception) { }
                             return;
                         }
-                        if (buffer.Length > options.MaxMessageBytes)
+                        if (receivedTooBig)
                         {
                             Interlocked.Increment(ref malformed);
-                            Report("too_big", "dropped a " + buffer.Length + "-byte message (limit " + options.MaxMessageBytes + ")");
+                            Report("too_big", "dropped a " + receivedBytes + "-byte message (limit " + options.MaxMessageBytes + ")");
                             continue;
                         }
                         Handle(type, buffer, layout);
@@ -271,6 +275,7 @@ namespace AvatarForcing.Core
         void Deliver(MotionFrame frame)
         {
             frame.ArrivalTime = clock();
+            frame.Connection = connection;
             frames.Enqueue(frame);
             Interlocked.Increment(ref framesReceived);
             MotionFrame dropped;
@@ -278,17 +283,29 @@ namespace AvatarForcing.Core
                 Interlocked.Increment(ref droppedFrames);
         }
 
+        /// <summary>Receive one whole message into buffer; a message over MaxMessageBytes is drained and flagged.</summary>
         async Task<WebSocketMessageType> ReceiveMessageAsync(ClientWebSocket ws, MemoryStream buffer, CancellationToken stop)
         {
             buffer.SetLength(0);
-            var chunk = new ArraySegment<byte>(new byte[16384]);
+            receivedTooBig = false;
+            long total = 0;
+            var chunk = new ArraySegment<byte>(receiveChunk);
             while (true)
             {
                 var r = await ws.ReceiveAsync(chunk, stop).ConfigureAwait(false);
                 if (r.MessageType == WebSocketMessageType.Close) return r.MessageType;
-                if (buffer.Length <= options.MaxMessageBytes) buffer.Write(chunk.Array, 0, r.Count);
-                else buffer.SetLength(options.MaxMessageBytes + 1L); // keep counting as too big without storing
-                if (r.EndOfMessage) return r.MessageType;
+                total += r.Count;
+                if (total > options.MaxMessageBytes)
+                {
+                    receivedTooBig = true; // keep reading to the end of the message, storing nothing
+                    buffer.SetLength(0);
+                }
+                else buffer.Write(chunk.Array, 0, r.Count);
+                if (r.EndOfMessage)
+                {
+                    receivedBytes = total;
+                    return r.MessageType;
+                }
             }
         }
 

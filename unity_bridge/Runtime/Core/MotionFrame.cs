@@ -16,6 +16,9 @@ namespace AvatarForcing.Core
         /// <summary>Local monotonic time (s) when the frame arrived; set by the client, used by the jitter buffer.</summary>
         public double ArrivalTime { get; set; }
 
+        /// <summary>Which connection of the client delivered it (1, 2, ...); a new one restarts the jitter buffer.</summary>
+        public int Connection { get; set; }
+
         public MotionFrame(long index, double time, ushort flags, float[] values)
         {
             if (values == null) throw new ArgumentNullException("values");

@@ -54,6 +54,18 @@ namespace AvatarForcing.Editor.Tests
         }
 
         [Test]
+        public void ResetsOnANewConnection()
+        {
+            var jb = new JitterBuffer(0.0);
+            jb.Add(Frame(0, 1f, 1.0));
+            var next = Frame(1, 2f, 9.0);
+            next.Connection = 2; // reconnected: its clock offset is unrelated to the old one
+            jb.Add(next);
+            Assert.AreEqual(1, jb.Resets);
+            Assert.AreEqual(1, jb.Count);
+        }
+
+        [Test]
         public void DropsDuplicates()
         {
             var jb = new JitterBuffer(0.0);
