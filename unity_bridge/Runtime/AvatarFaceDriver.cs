@@ -38,6 +38,10 @@ namespace AvatarForcing
         [Tooltip("On: add to the pose an Animator wrote this frame. Off: replace it, starting from the rest pose.")]
         [SerializeField] bool additiveToAnimation;
 
+        [Header("Voice (optional)")]
+        [Tooltip("Plays the avatar's voice in step with this face; fed by this driver's client.")]
+        [SerializeField] AvatarVoicePlayer voice;
+
         static readonly int HeadYaw = MotionChannels.IndexOf("headYaw");
         static readonly int HeadPitch = MotionChannels.IndexOf("headPitch");
         static readonly int HeadRoll = MotionChannels.IndexOf("headRoll");
@@ -51,7 +55,8 @@ namespace AvatarForcing
         readonly Dictionary<Transform, Quaternion> rest = new Dictionary<Transform, Quaternion>();
         NameMapping boundMapping;
 
-        public AvatarForcingClient Client { get { return client; } set { client = value; } }
+        public AvatarForcingClient Client { get { return client; } set { client = value; ConnectVoice(); } }
+        public AvatarVoicePlayer Voice { get { return voice; } set { voice = value; ConnectVoice(); } }
         public BlendshapeMappingAsset Mapping { get { return mapping; } set { mapping = value; Rebind(); } }
         public IList<SkinnedMeshRenderer> Renderers { get { return renderers; } }
         /// <summary>The bound mapping per renderer (targets found / missing), after Rebind.</summary>
@@ -69,12 +74,19 @@ namespace AvatarForcing
             rightEye = rightEyeBone;
             CaptureRestPose();
             Rebind();
+            ConnectVoice();
         }
 
         void OnEnable()
         {
             CaptureRestPose();
             Rebind();
+            ConnectVoice();
+        }
+
+        void ConnectVoice()
+        {
+            if (voice != null && client != null) voice.Client = client;
         }
 
         void OnDisable()

@@ -16,6 +16,7 @@ namespace AvatarForcing
 
         int outputRate;
         AudioSource source;
+        AudioClip silence;
 
         public AvatarForcingClient Client { get { return client; } set { client = value; } }
 
@@ -24,7 +25,8 @@ namespace AvatarForcing
             outputRate = AudioSettings.outputSampleRate;
             source = GetComponent<AudioSource>();
             // A silent looping clip keeps the source playing so OnAudioFilterRead runs; the filter writes the voice.
-            source.clip = AudioClip.Create("AvatarVoice", outputRate, 1, outputRate, false);
+            silence = AudioClip.Create("AvatarVoice", outputRate, 1, outputRate, false);
+            source.clip = silence;
             source.loop = true;
             source.Play();
         }
@@ -32,6 +34,7 @@ namespace AvatarForcing
         void OnDisable()
         {
             if (source != null) source.Stop();
+            if (silence != null) Destroy(silence);
         }
 
         void OnAudioFilterRead(float[] data, int channels)
