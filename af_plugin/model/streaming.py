@@ -17,7 +17,8 @@ How a block is made (frames [s, s+B), B = block_size, L = lookahead):
 3. One more forward at noise level 0 writes the block's clean keys/values into each layer's cache, which
    keeps the last ``context`` frames (rolling: memory is bounded however long the session runs).
 ``kv_cache=False`` recomputes the whole receptive field (n_layers × context frames of clean history) every
-step instead; it exists to prove the cache exact and to measure what the cache saves.
+step instead; it exists to prove the cache exact and to measure what the cache saves. It may be toggled
+between steps: sessions always keep that clean history, and a stale cache is rebuilt from it (prefill).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class StreamingSession:
         self._cond_start = 0  # session frame of row 0 of the condition buffer
         self._cond = torch.zeros(N_BRANCHES, 0, C, device=self.gen.device)  # (3, n, C)
         self._cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per layer (k, v): (3, H, m, hd)
+        self._cache_upto = 0  # generated_frames when the cache was last written (stale after kv_cache=False steps)
         self._history = torch.zeros(0, self.gen.latent_dim, device=self.gen.device)  # clean latents (no-cache path)
 
     def push(
@@ -331,8 +333,8 @@ class StreamingGenerator:
                 )
             )
             s.generated_frames += self.block_size
-            keep = 0 if self.kv_cache else self._history_frames()
-            s._trim_conditions(keep)
+            s._history = torch.cat([s._history, latents[i]])[-self._history_frames() :]
+            s._trim_conditions(self._history_frames())
         return outs
 
     def _history_frames(self) -> int:
@@ -359,8 +361,28 @@ class StreamingGenerator:
         valid = torch.stack(valids)[None].expand(N_BRANCHES, -1, -1).flatten(0, 1)
         return cond, valid
 
+    def _prefill(self, s: StreamingSession) -> None:
+        """Rebuild a session's KV cache from its clean history (after steps taken with kv_cache off).
+
+        Exact: the history spans the whole receptive field (n_layers × context frames)."""
+        h, dev = s._history.shape[0], self.device
+        s._cache = None
+        if h:
+            cond, cond_valid = self._conditions([s], h)
+            cond = cond[:, : cond.shape[1] - self.block_size]  # conditions of the history frames only
+            cond_valid = cond_valid[:, : cond.shape[1]]
+            la = torch.full((N_BRANCHES,), self.lookahead, dtype=torch.long, device=dev)
+            zero = torch.zeros(N_BRANCHES, h, device=dev)
+            _, kv = self.net.dfot(s._history[None].repeat(N_BRANCHES, 1, 1), zero, cond, cond_valid, la, None)
+            M = self.net.cfg.dfot.context
+            s._cache = [(k[:, :, -M:].contiguous(), v[:, :, -M:].contiguous()) for k, v in kv]
+        s._cache_upto = s.generated_frames
+
     def _denoise_cached(self, sessions: list[StreamingSession]) -> torch.Tensor:
         S, B, dev = len(sessions), self.block_size, self.device
+        for s in sessions:
+            if s._cache_upto != s.generated_frames:
+                self._prefill(s)
         cond, cond_valid = self._conditions(sessions, 0)
         la = torch.full((N_BRANCHES * S,), self.lookahead, dtype=torch.long, device=dev)
         cache = self._batch_cache(sessions)
@@ -383,6 +405,7 @@ class StreamingGenerator:
                     v = torch.cat([s._cache[li][1], v], dim=2)
                 layers.append((k[:, :, -M:].contiguous(), v[:, :, -M:].contiguous()))
             s._cache = layers
+            s._cache_upto = s.generated_frames + B
         return x
 
     def _batch_cache(self, sessions: list[StreamingSession]) -> list[LayerCache] | None:
@@ -422,7 +445,6 @@ class StreamingGenerator:
             sigma[:, h:] = self.sigmas[i]
             v, _ = self.net.dfot(seq, sigma, cond, cond_valid, la, None)
             x = self.scheduler.step(self._guide(v[:, h:]), i, x)
-        s._history = torch.cat([hist, x[0]])[-self._history_frames() :]
         return x
 
 
