@@ -67,15 +67,12 @@ JAW_DROP_M = 0.030  # jawOpen = 1: chin 30 mm further from the nose bridge
 LIP_GAP_PER_JAW = 1.5  # Face Mesh inner-lip gap per unit of chin drop (HDTF speech: regression 1.2, std ratio 1.8)
 CORNER_UP_M = 0.006  # mouthSmile
 CORNER_DOWN_M = 0.004  # mouthFrown
-CORNER_DROP_PER_JAW = 0.15  # mouth corners follow the jaw this much (slope on a real talking clip); not a frown
 CORNER_OUT_M = 0.006  # mouthStretch
 MOUTH_NARROW_RATIO = 0.25  # mouthPucker/Funnel: mouth 25 % narrower
 LIP_ROLL_RATIO = 0.6  # mouthRoll: visible lip 60 % thinner
 LIP_PRESS_RATIO = 0.4
 CHEEK_RISE_M = 0.003
 CHEEK_PUFF_RATIO = 0.04
-MOUTH_SHIFT_M = 0.006
-JAW_SHIFT_M = 0.006
 UPPER_LIP_RAISE_M = 0.003
 LOWER_LIP_DROP_M = 0.004
 EYEBALL_RADIUS_PER_EYE_WIDTH = 0.40  # iris travel r·sin(angle) with r ≈ 12 mm for a 30 mm wide eye
@@ -88,10 +85,12 @@ seconds of speech (/p b m/), so the neutral is a low percentile (2nd, not the mi
 OPENING_PERCENTILE = 2.0
 
 NOT_ESTIMATED: tuple[str, ...] = (
-    "jawForward", "mouthDimpleLeft", "mouthDimpleRight", "mouthShrugLower", "mouthShrugUpper",
+    "jawForward", "jawLeft", "jawRight", "mouthLeft", "mouthRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthShrugLower", "mouthShrugUpper",
     "noseSneerLeft", "noseSneerRight", "tongueOut",
 )  # fmt: skip
-"""Blendshapes this solver leaves at 0 (no reliable geometric cue in Face Mesh landmarks)."""
+"""Blendshapes this solver leaves at 0: no reliable geometric cue in Face Mesh landmarks. (Sideways jaw and
+mouth shifts are left out on purpose: Face Mesh's lower face slides sideways with head yaw, r ≈ 0.9 on a
+real clip, which would teach the model a coupling that is not in the face.)"""
 
 
 _REF_EYE_SPAN = float(np.linalg.norm(load_reference()[0][EYE["R"]["outer"]] - load_reference()[0][EYE["L"]["outer"]]))
@@ -137,8 +136,6 @@ def measure(h: np.ndarray) -> dict[str, float]:
     f["upper_lip_thickness"] = _dist(h, UPPER_LIP_TOP, UPPER_LIP_INNER)
     f["lower_lip_thickness"] = _dist(h, LOWER_LIP_INNER, LOWER_LIP_BOTTOM)
     f["face_width_mouth"] = float(np.mean([_dist(h, a, b) for a, b in FACE_SIDE_AT_MOUTH]))
-    f["mouth_x"] = float((h[UPPER_LIP_INNER, 0] + h[LOWER_LIP_INNER, 0]) / 2)
-    f["chin_x"] = float(h[CHIN, 0])
     return f
 
 
@@ -244,10 +241,6 @@ def solve(obs: Observation, neutral: Neutral) -> np.ndarray:
     put("mouthFunnel", narrowing * roundness)
     put("mouthRollUpper", _pos(-d["upper_lip_thickness"] / (LIP_ROLL_RATIO * n["upper_lip_thickness"])))
     put("mouthRollLower", _pos(-d["lower_lip_thickness"] / (LIP_ROLL_RATIO * n["lower_lip_thickness"])))
-    put("mouthLeft", _pos(d["mouth_x"] / MOUTH_SHIFT_M))
-    put("mouthRight", _pos(-d["mouth_x"] / MOUTH_SHIFT_M))
-    put("jawLeft", _pos(d["chin_x"] / JAW_SHIFT_M))
-    put("jawRight", _pos(-d["chin_x"] / JAW_SHIFT_M))
     put("cheekPuff", _pos(d["face_width_mouth"] / (CHEEK_PUFF_RATIO * n["face_width_mouth"])))
     brow_inner_up = []
     gaze = {}
@@ -261,7 +254,7 @@ def solve(obs: Observation, neutral: Neutral) -> np.ndarray:
         put(f"browOuterUp{S}", _pos(d[f"brow_outer_{s}"] / BROW_UP_M))
         brow_inner_up.append(_pos(d[f"brow_inner_{s}"] / BROW_UP_M))
         put(f"cheekSquint{S}", _pos(d[f"cheek_{s}"] / CHEEK_RISE_M))
-        corner_up = d[f"corner_up_{s}"] + CORNER_DROP_PER_JAW * d["jaw_drop"]
+        corner_up = d[f"corner_up_{s}"]  # vs the nose base: in Face Mesh the corners do not follow the chin
         smile = _pos(corner_up / CORNER_UP_M)
         put(f"mouthSmile{S}", smile)
         put(f"mouthFrown{S}", _pos(-corner_up / CORNER_DOWN_M))
