@@ -151,3 +151,13 @@ def test_calibration_uses_low_percentile_for_openings(face):
     assert v["jawOpen"] < 0.05
     calib.add(observe(synth_image_points(moved(face, lower, dy=-30 * MM)), (WIDTH, HEIGHT)))
     assert calib.neutral.frames == 10  # frozen once full
+
+
+def test_cheek_puff_needs_cheeks_apart_and_no_smile(face, neutral):
+    h = face.copy()
+    h[[205, 216], 0] -= 3 * MM  # person's right cheek points further right
+    h[[425, 436], 0] += 3 * MM
+    v = solved(h, neutral)
+    assert v["cheekPuff"] > 0.9
+    h[[61, 291], 1] += 6 * MM  # the same cheeks with a full smile: that is the smile widening them
+    assert solved(h, neutral)["cheekPuff"] < 0.05

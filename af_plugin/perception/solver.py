@@ -55,7 +55,7 @@ LATERAL_LIPS = {"R": ((39, 81), (181, 178)), "L": ((269, 311), (405, 402))}  # (
 UPPER_LIP_SIDE = {"R": 37, "L": 267}
 LOWER_LIP_SIDE = {"R": 84, "L": 314}
 CHEEK = {"R": 50, "L": 280}
-FACE_SIDE_AT_MOUTH = ((132, 361), (58, 288))
+CHEEK_PAIRS = ((205, 425), (216, 436))  # mid and lower cheek; not the face outline, which slides with pose
 
 # --- gains: the feature change (head-frame metres, or a ratio) that makes a coefficient 1 -------------
 EYE_CLOSED_RATIO = 0.55  # eyeBlink = 1 when the eye aspect ratio fell by 55 % (Face Mesh lids rarely meet fully)
@@ -72,7 +72,7 @@ MOUTH_NARROW_RATIO = 0.25  # mouthPucker/Funnel: mouth 25 % narrower
 LIP_ROLL_RATIO = 0.6  # mouthRoll: visible lip 60 % thinner
 LIP_PRESS_RATIO = 0.4
 CHEEK_RISE_M = 0.003
-CHEEK_PUFF_RATIO = 0.04
+CHEEK_PUFF_RATIO = 0.06
 UPPER_LIP_RAISE_M = 0.003
 LOWER_LIP_DROP_M = 0.004
 EYEBALL_RADIUS_PER_EYE_WIDTH = 0.40  # iris travel r·sin(angle) with r ≈ 12 mm for a 30 mm wide eye
@@ -135,7 +135,7 @@ def measure(h: np.ndarray) -> dict[str, float]:
     f["mouth_width"] = _dist(h, MOUTH_CORNER["R"], MOUTH_CORNER["L"])
     f["upper_lip_thickness"] = _dist(h, UPPER_LIP_TOP, UPPER_LIP_INNER)
     f["lower_lip_thickness"] = _dist(h, LOWER_LIP_INNER, LOWER_LIP_BOTTOM)
-    f["face_width_mouth"] = float(np.mean([_dist(h, a, b) for a, b in FACE_SIDE_AT_MOUTH]))
+    f["cheek_width"] = float(np.mean([_dist(h, a, b) for a, b in CHEEK_PAIRS]))
     return f
 
 
@@ -241,7 +241,6 @@ def solve(obs: Observation, neutral: Neutral) -> np.ndarray:
     put("mouthFunnel", narrowing * roundness)
     put("mouthRollUpper", _pos(-d["upper_lip_thickness"] / (LIP_ROLL_RATIO * n["upper_lip_thickness"])))
     put("mouthRollLower", _pos(-d["lower_lip_thickness"] / (LIP_ROLL_RATIO * n["lower_lip_thickness"])))
-    put("cheekPuff", _pos(d["face_width_mouth"] / (CHEEK_PUFF_RATIO * n["face_width_mouth"])))
     brow_inner_up = []
     gaze = {}
     for s, S in side_name.items():
@@ -274,6 +273,10 @@ def solve(obs: Observation, neutral: Neutral) -> np.ndarray:
         put(f"eyeLookUp{S}", _pos(pitch / EYE_LOOK_FULL_PITCH))
         put(f"eyeLookDown{S}", _pos(-pitch / EYE_LOOK_FULL_PITCH))
     put("browInnerUp", float(np.mean(brow_inner_up)))
+    # Puffed cheeks push the cheeks apart with the lips shut; smiles also widen them, so they do not count.
+    smile = max(out[CHANNEL_INDEX["mouthSmileLeft"]], out[CHANNEL_INDEX["mouthSmileRight"]])
+    puff = _pos(d["cheek_width"] / (CHEEK_PUFF_RATIO * n["cheek_width"]))
+    put("cheekPuff", puff * (1.0 - smile) * (1.0 - roundness))
 
     for name, value in zip(HEAD_ROTATION, obs.angles):
         put(name, value)
