@@ -177,3 +177,10 @@ def test_vad_is_causal(speech):
     ref = voice_activity(x, "silero")
     x[10 * SAMPLES_PER_FRAME :] = 0.0
     np.testing.assert_allclose(voice_activity(x, "silero")[:10], ref[:10], atol=1e-6)
+
+
+def test_int16_pcm_is_scaled_like_float():
+    x = noise(6400)
+    pcm = np.round(x * 32767).astype(np.int16)
+    np.testing.assert_allclose(logmel_frames(pcm), logmel_frames(pcm.astype(np.float32) / 32768), atol=1e-6)
+    np.testing.assert_allclose(StreamingLogMel().push(pcm), logmel_frames(x), atol=2e-3)

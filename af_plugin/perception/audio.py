@@ -27,7 +27,7 @@ def to_mono_16k(samples: np.ndarray, rate: int) -> np.ndarray:
         raise AudioFormatError(f"audio must be 1-D (samples) or 2-D (samples, channels); got shape {x.shape}")
     if not isinstance(rate, (int, np.integer)) or rate <= 0:
         raise AudioFormatError(f"sample rate must be a positive integer; got {rate!r}")
-    x = _to_float(x)
+    x = pcm_to_float(x)
     if x.ndim == 2:
         if x.shape[1] == 0:
             raise AudioFormatError("audio has no channels")
@@ -44,7 +44,8 @@ def to_mono_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _to_float(x: np.ndarray) -> np.ndarray:
+def pcm_to_float(x: np.ndarray) -> np.ndarray:
+    """Integer PCM → float32 in [-1, 1] by the dtype's range (uint8 is offset binary); floats pass through."""
     if x.dtype == np.uint8:
         return (x.astype(np.float32) - 128.0) / 128.0
     if np.issubdtype(x.dtype, np.integer):

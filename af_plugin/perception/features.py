@@ -97,10 +97,12 @@ def _frames_from_padded(padded: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def _as_signal(samples: np.ndarray) -> np.ndarray:
+    from af_plugin.perception.audio import pcm_to_float
+
     x = np.asarray(samples)
     if x.ndim != 1:
         raise ValueError(f"expected 1-D mono 16 kHz samples, got shape {x.shape}; use perception.audio.to_mono_16k")
-    return x.astype(np.float64, copy=False)
+    return pcm_to_float(x).astype(np.float64, copy=False)  # int16 PCM is scaled, not read as ±32768
 
 
 def logmel_frames(samples16k: np.ndarray) -> np.ndarray:
@@ -193,7 +195,7 @@ class VoiceActivity:
 
     def push(self, chunk: np.ndarray) -> np.ndarray:
         """Append mono 16 kHz samples; returns the activity of each frame completed by them."""
-        x = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        x = _as_signal(np.asarray(chunk).reshape(-1)).astype(np.float32)
         if self._model is None:
             self._frame_buf = np.concatenate([self._frame_buf, x])
             n = len(self._frame_buf) // SAMPLES_PER_FRAME
@@ -233,7 +235,7 @@ class VoiceActivity:
 
 def voice_activity(samples16k: np.ndarray, backend: str = "auto") -> np.ndarray:
     """Per-frame voice activity (len // 640,) in 0..1 of a whole mono 16 kHz signal (silero-vad, energy fallback)."""
-    x = np.asarray(samples16k, dtype=np.float32)
+    x = _as_signal(samples16k).astype(np.float32)
     if x.ndim != 1:
         raise ValueError(f"expected 1-D mono 16 kHz samples, got shape {x.shape}")
     vad = VoiceActivity(backend)
