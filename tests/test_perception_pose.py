@@ -100,3 +100,13 @@ def test_euler_convention_is_yaw_then_pitch_then_roll():
     r = angles_to_rotation(0.2, 0.3, 0.4)
     assert rotation_to_angles(r) == pytest.approx((0.2, 0.3, 0.4))
     assert math.isclose(np.linalg.det(r), 1.0)
+
+
+def test_closed_form_euler_matches_scipy():
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(3)
+    for yaw, pitch, roll in rng.uniform(-1.2, 1.2, (50, 3)):
+        r = angles_to_rotation(yaw, pitch, roll)
+        np.testing.assert_allclose(r, Rotation.from_euler("YXZ", [yaw, -pitch, -roll]).as_matrix(), atol=1e-12)
+        assert rotation_to_angles(r) == pytest.approx((yaw, pitch, roll), abs=1e-9)

@@ -62,18 +62,24 @@ def register(camera_points: np.ndarray) -> Registration:
 
 
 def rotation_to_angles(rot: np.ndarray) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in radians with the motion contract's signs."""
-    from scipy.spatial.transform import Rotation
+    """(yaw, pitch, roll) in radians with the motion contract's signs.
 
-    a, b, c = Rotation.from_matrix(rot).as_euler("YXZ")
-    return float(a), float(-b), float(-c)
+    Closed form of R = Ry(a)·Rx(b)·Rz(c): R[1,2] = −sin b, R[0,2]/R[2,2] = tan a, R[1,0]/R[1,1] = tan c
+    (no scipy import on the live path: its first import costs ~0.5 s).
+    """
+    b = float(np.arcsin(np.clip(-rot[1, 2], -1.0, 1.0)))
+    a = float(np.arctan2(rot[0, 2], rot[2, 2]))
+    c = float(np.arctan2(rot[1, 0], rot[1, 1]))
+    return a, -b, -c
 
 
 def angles_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """Inverse of rotation_to_angles (for tests and synthetic data)."""
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_euler("YXZ", [yaw, -pitch, -roll]).as_matrix()
+    a, b, c = yaw, -pitch, -roll
+    ry = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, np.cos(b), -np.sin(b)], [0.0, np.sin(b), np.cos(b)]])
+    rz = np.array([[np.cos(c), -np.sin(c), 0.0], [np.sin(c), np.cos(c), 0.0], [0.0, 0.0, 1.0]])
+    return ry @ rx @ rz
 
 
 def camera_position(reg: Registration, image_width: int, image_height: int) -> np.ndarray:
