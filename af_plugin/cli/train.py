@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dpo-beta", type=float, default=1000.0)
     p.add_argument("--dpo-lambda", type=float, default=0.1)
     p.add_argument("--dpo-pool", type=int, default=256, help="loser windows generated up front")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="wall-clock budget; the LR schedule follows elapsed time and training stops when it is spent",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, resume=args.resume, seed=args.seed, window=args.window, preset=args.preset,
         overrides=dict(parse_override(s) for s in args.overrides), save_every=args.save_every,
         limit_conversations=args.limit_conversations, dpo_beta=args.dpo_beta, dpo_lambda=args.dpo_lambda,
-        dpo_pool=args.dpo_pool, progress=not args.no_progress,
+        dpo_pool=args.dpo_pool, progress=not args.no_progress, max_minutes=args.max_minutes,
     )  # fmt: skip
     metrics = train(o)
     short = {k: v for k, v in metrics.items() if k not in ("ae_rmse_per_channel", "history")}

@@ -38,7 +38,7 @@ class DFoTConfig:
     """Size of one frame's motion latent (the auto-encoder's)."""
     cond_dim: int = 128
     """Size of one frame's condition vector (the Dual Motion Encoder's output)."""
-    d_model: int = 192
+    d_model: int = 128
     n_layers: int = 4
     n_heads: int = 4
     mlp_ratio: float = 4.0

@@ -59,6 +59,10 @@ class TrainOptions:
     dpo_lambda: float = 0.1
     dpo_pool: int = 256
     progress: bool = True
+    max_minutes: float | None = None
+    ema: float = 0.995
+    """Decay of the exponential moving average of the weights that checkpoints store (0 disables)."""
+    """Wall-clock budget: the LR schedule runs on max(step/steps, elapsed/budget) and training stops at 1."""
 
 
 # --- the network -------------------------------------------------------------------------------------
@@ -177,11 +181,34 @@ def load_training_state(out: Path, opt: torch.optim.Optimizer, stage: str) -> in
     return int(meta["step"])
 
 
-def lr_at(step: int, total: int, base: float, warmup: int = 100) -> float:
+def lr_at(step: int, progress: float, base: float, warmup: int = 50) -> float:
+    """Linear warm-up, then cosine from base to base/10 over training progress (0..1)."""
     if step < warmup:
         return base * (step + 1) / warmup
-    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    p = min(1.0, max(0.0, progress))
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+class EMA:
+    """Exponential moving average of the trainable weights (the averaged model samples better)."""
+
+    def __init__(self, net: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.params = [p for p in net.parameters() if p.requires_grad]
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for s, p in zip(self.shadow, self.params):
+            s.lerp_(p, 1 - d)
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        for s, p in zip(self.shadow, self.params):
+            tmp = p.detach().clone()
+            p.copy_(s)
+            s.copy_(tmp)
 
 
 # --- stages -----------------------------------------------------------------------------------------------
@@ -260,13 +287,21 @@ def train(o: TrainOptions) -> dict:
         start = load_training_state(o.out, opt, o.stage)
     dpo = _DPO(net, sampler, o, gen) if o.stage == "dpo" else None
 
+    ema = EMA(net, o.ema) if o.stage != "autoencoder" and o.ema > 0 else None
     net.train()
     bar = tqdm(total=o.steps, initial=start, desc=f"train {o.stage}", disable=not o.progress, unit="step")
     t0, history = time.time(), []
     logs: dict = {}
+    budget = o.max_minutes * 60 if o.max_minutes else None
+    step = start
     for step in range(start, o.steps):
+        progress = step / o.steps
+        if budget:
+            progress = max(progress, (time.time() - t0) / budget)
+            if progress >= 1.0:
+                break
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, o.steps, o.lr)
+            g["lr"] = lr_at(step, progress, o.lr)
         if o.stage == "autoencoder":
             idx = torch.randint(0, len(all_vals), (o.batch * 64,), generator=gen)
             x = torch.from_numpy(all_vals[idx.numpy()]).to(o.device)
@@ -280,6 +315,8 @@ def train(o: TrainOptions) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        if ema is not None:
+            ema.update(step)
         history.append(float(loss.detach()))
         rate = (step + 1 - start) / max(1e-9, time.time() - t0)
         bar.set_postfix(
@@ -287,12 +324,21 @@ def train(o: TrainOptions) -> dict:
         )
         bar.update()
         if (step + 1) % o.save_every == 0 and step + 1 < o.steps:
+            if ema is not None:
+                ema.swap()  # checkpoints hold the averaged weights; the live ones continue training
             _save(o, net, data_desc, {"step": step + 1, "loss": float(np.mean(history[-50:]))}, meta)
             save_training_state(o.out, opt, step + 1, o.stage)
+            if ema is not None:
+                ema.swap()
+    else:
+        step = o.steps
     bar.close()
+    if ema is not None:
+        ema.swap()
     net.eval()
+    done_steps = step
 
-    metrics = {"stage": o.stage, "steps": o.steps, "batch": o.batch, "loss_final": float(np.mean(history[-50:])) if history else None,
+    metrics = {"stage": o.stage, "steps": done_steps, "batch": o.batch, "loss_final": float(np.mean(history[-50:])) if history else None,
                "train_seconds": round(time.time() - t0, 1)}  # fmt: skip
     if o.stage == "autoencoder":
         net.ae.set_latent_stats(torch.from_numpy(all_vals).to(o.device))
@@ -306,7 +352,7 @@ def train(o: TrainOptions) -> dict:
         if dpo is not None:
             metrics.update({k: round(float(v), 5) for k, v in dpo.summary().items()})
     _save(o, net, data_desc, metrics, meta)
-    save_training_state(o.out, opt, o.steps, o.stage)
+    save_training_state(o.out, opt, done_steps, o.stage)
     return metrics
 
 

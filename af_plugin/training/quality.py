@@ -1,0 +1,193 @@
+"""Behavioural checks of a trained model, the numbers in docs/model-card.md.
+
+    python -m af_plugin.training.quality --checkpoint CKPT [--data CORPUS] [--out quality.json]
+
+* **Talking** (avatar audio only, real speech): does the mouth open when the voice speaks and rest in
+  pauses? ROC AUC of per-frame mouth opening (jawOpen) for speech vs silence frames, labels from
+  perception's voice_activity (> 0.5). Target >= 0.9.
+* **Lip sync** on the real talking-head video: Pearson r of generated jawOpen vs the jawOpen tracked from
+  the real speaker (perception's face tracker).
+* **Listening** (user audio only, avatar silent): head + expression activity while the user speaks vs while
+  the user is silent, and head-pitch activity (nods) in the second after the user pauses vs elsewhere.
+  On real speech and on held-out synthetic conversations (never trained on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import rankdata
+
+from af_plugin.constants import FPS
+from af_plugin.motion.contract import ARKIT_BLENDSHAPES, CHANNEL_INDEX, HEAD_ROTATION, channel_slice
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+JAW = CHANNEL_INDEX["jawOpen"]
+
+
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Probability that a random positive frame scores above a random negative one (Mann-Whitney U)."""
+    label = np.asarray(label, bool)
+    pos, neg = label.sum(), (~label).sum()
+    if pos == 0 or neg == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[label].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def head_activity(values: np.ndarray) -> np.ndarray:
+    """Per-frame speed of the head (rad/frame, L2 over yaw/pitch/roll)."""
+    rot = values[:, channel_slice(HEAD_ROTATION)]
+    return np.r_[0.0, np.linalg.norm(np.diff(rot, axis=0), axis=1)]
+
+
+def expression_activity(values: np.ndarray) -> np.ndarray:
+    """Per-frame change of the non-mouth expression blendshapes (brows, eyes squint, smile, cheeks)."""
+    names = [n for n in ARKIT_BLENDSHAPES if n.startswith(("brow", "mouthSmile", "cheek", "eyeSquint", "eyeWide"))]
+    idx = [CHANNEL_INDEX[n] for n in names]
+    return np.r_[0.0, np.abs(np.diff(values[:, idx], axis=0)).sum(1)]
+
+
+def smooth(x: np.ndarray, frames: int = 5) -> np.ndarray:
+    return np.convolve(x, np.ones(frames) / frames, mode="same")
+
+
+def pause_onsets(speech: np.ndarray, min_speech: int = 12, min_pause: int = 8) -> list[int]:
+    """Frames where at least ``min_speech`` frames of speech end and at least ``min_pause`` frames of silence follow."""
+    out, run = [], 0
+    for t in range(1, len(speech)):
+        run = run + 1 if speech[t - 1] else 0
+        if speech[t - 1] and not speech[t] and run >= min_speech and not speech[t : t + min_pause].any():
+            out.append(t)
+    return out
+
+
+def talking(gen, audio_path: Path, seed: int = 0) -> dict:
+    from af_plugin.model.streaming import generate_offline
+    from af_plugin.perception.audio import load_audio
+    from af_plugin.perception.features import logmel_frames, voice_activity
+
+    audio = load_audio(audio_path)
+    vad = voice_activity(audio)
+    clip = generate_offline(gen, avatar_audio=logmel_frames(audio), seed=seed)
+    n = min(len(clip), len(vad))
+    jaw, speech = clip.values[:n, JAW], vad[:n] > 0.5
+    return {"source": audio_path.name, "frames": int(n), "speech_fraction": round(float(speech.mean()), 3),
+            "mouth_auc": round(roc_auc(jaw, speech), 4),
+            "jaw_mean_speech": round(float(jaw[speech].mean()), 4) if speech.any() else None,
+            "jaw_mean_silence": round(float(jaw[~speech].mean()), 4) if (~speech).any() else None}  # fmt: skip
+
+
+def listening(gen, user_audio: np.ndarray, seed: int = 0, name: str = "") -> dict:
+    """User audio only (the avatar is silent): motion while the user speaks vs is silent, nods after pauses."""
+    from af_plugin.model.streaming import generate_offline
+    from af_plugin.perception.features import logmel_frames, voice_activity
+
+    vad = voice_activity(user_audio)
+    clip = generate_offline(gen, user_audio=logmel_frames(user_audio), seed=seed)
+    n = min(len(clip), len(vad))
+    v, speech = clip.values[:n], vad[:n] > 0.5
+    head, expr = smooth(head_activity(v)), smooth(expression_activity(v))
+    pitch_speed = smooth(np.abs(np.r_[0.0, np.diff(v[:, CHANNEL_INDEX["headPitch"]])]))
+    onsets = pause_onsets(speech)
+    after = np.zeros(n, bool)
+    for t in onsets:
+        after[t : t + FPS] = True
+    out = {"source": name, "frames": int(n), "speech_fraction": round(float(speech.mean()), 3),
+           "pause_onsets": len(onsets), "jaw_mean": round(float(v[:, JAW].mean()), 4)}  # fmt: skip
+    if speech.any() and (~speech).any():
+        out["head_activity_speech_over_silence"] = round(
+            float(head[speech].mean() / max(head[~speech].mean(), 1e-9)), 3
+        )
+        out["expression_activity_speech_over_silence"] = round(
+            float(expr[speech].mean() / max(expr[~speech].mean(), 1e-9)), 3
+        )
+    if after.any() and (~after).any():
+        out["nod_activity_after_pause_over_elsewhere"] = round(
+            float(pitch_speed[after].mean() / max(pitch_speed[~after].mean(), 1e-9)), 3
+        )
+    return out
+
+
+def heldout_listening(gen, data: Path, max_conversations: int = 4, seed: int = 0) -> list[dict]:
+    from af_plugin.training import shards
+
+    manifest = shards.read_manifest(data)
+    out = []
+    for cid in shards.conversation_ids(manifest, "heldout")[:max_conversations]:
+        a_audio, b_audio, _, _, _ = shards.load_conversation(data, cid)
+        # the avatar (party a) only listens: feed party b's microphone as the user and nothing as the avatar
+        out.append(listening(gen, b_audio, seed=seed, name=f"{cid} (party b as user)"))
+    return out
+
+
+def heldout_talking(gen, data: Path, max_conversations: int = 4, seed: int = 0) -> list[dict]:
+    """Mouth AUC on held-out synthetic conversations, with both parties' audio as in a real conversation."""
+    from af_plugin.model.streaming import generate_offline
+    from af_plugin.perception.features import logmel_frames, voice_activity
+    from af_plugin.training import shards
+
+    manifest = shards.read_manifest(data)
+    out = []
+    for cid in shards.conversation_ids(manifest, "heldout")[:max_conversations]:
+        a_audio, b_audio, a_mot, _, _ = shards.load_conversation(data, cid)
+        clip = generate_offline(gen, avatar_audio=logmel_frames(a_audio), user_audio=logmel_frames(b_audio), seed=seed)
+        vad = voice_activity(a_audio)
+        n = min(len(clip), len(vad))
+        speech = vad[:n] > 0.5
+        out.append({"source": cid, "mouth_auc": round(roc_auc(clip.values[:n, JAW], speech), 4),
+                    "jaw_r_vs_rule_motion": round(float(np.corrcoef(clip.values[:n, JAW], a_mot.values[:n, JAW])[0, 1]), 4)})  # fmt: skip
+    return out
+
+
+def evaluate(checkpoint: str | None, data: Path | None = None, seed: int = 0) -> dict:
+    import torch
+
+    from af_plugin.model.streaming import StreamingGenerator
+    from af_plugin.perception.audio import load_audio
+
+    torch.set_num_threads(1)
+    gen = StreamingGenerator.load(checkpoint, device="cpu")
+    res: dict = {"checkpoint": str(checkpoint or "shipped default"), "block_size": gen.block_size,
+                 "lookahead": gen.lookahead, "steps": gen.steps, "cfg_avatar": gen.cfg_avatar, "cfg_user": gen.cfg_user}  # fmt: skip
+    radio, video = SHARED / "hdtf_radio31_16k.wav", SHARED / "hdtf_katiehill_25fps.mp4"
+    if radio.exists():
+        res["talking_radio31"] = talking(gen, radio, seed)
+        res["listening_radio31"] = listening(gen, load_audio(radio), seed, radio.name)
+    if video.exists():
+        res["talking_katiehill"] = talking(gen, video, seed)
+        try:
+            from af_plugin.evaluation.lipsync import hdtf_lipsync
+
+            lip = hdtf_lipsync(gen, video, seed=seed)
+            res["lipsync_katiehill"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in lip.items()
+                                        if k in ("frames", "lipsync_hdtf_r", "generated_energy_r", "tracked_energy_r")}  # fmt: skip
+        except Exception as e:  # tracking needs MediaPipe; report rather than fail the whole evaluation
+            res["lipsync_katiehill"] = {"error": f"{type(e).__name__}: {e}"}
+    if data is not None:
+        res["heldout_talking"] = heldout_talking(gen, data, seed=seed)
+        res["heldout_listening"] = heldout_listening(gen, data, seed=seed)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--data", type=Path, default=None, help="corpus whose held-out split to use")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    res = evaluate(args.checkpoint, args.data, args.seed)
+    text = json.dumps(res, indent=1)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
