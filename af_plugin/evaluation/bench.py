@@ -124,6 +124,26 @@ def engine_latency(
     }
 
 
+def paced_playout(ready: list[tuple[float, int]], block_size: int) -> list[tuple[float, int]]:
+    """Emission times under the engine's playout rule: on each 40 ms tick, of the generated frames waiting,
+    emit one, or catch up at once to one block's worth when more are queued (``Engine._playout``)."""
+    ready = sorted(ready)
+    out: list[tuple[float, int]] = []
+    queued: list[int] = []
+    k = 0
+    tick = 1
+    while k < len(ready) or queued:
+        now = tick * FRAME_S
+        while k < len(ready) and ready[k][0] <= now:
+            queued.append(ready[k][1])
+            k += 1
+        n = min(len(queued), 1 + max(0, len(queued) - block_size))
+        out.extend((now, i) for i in queued[:n])
+        del queued[:n]
+        tick += 1
+    return out
+
+
 def simulated_latency(
     generator: Any,
     *,
@@ -152,8 +172,7 @@ def simulated_latency(
     pending_u: list[np.ndarray] = []
     pushed = 0
     busy_until = 0.0
-    last_emit_tick = 0
-    latencies: list[float] = []
+    ready: list[tuple[float, int]] = []  # (time a frame is generated, its index)
     compute_ms: list[float] = []
     try:
         for k in range(frames):
@@ -179,14 +198,10 @@ def simulated_latency(
                 compute_ms.append((time.perf_counter() - t1) * 1e3)
             done = start + (time.perf_counter() - t0)
             busy_until = done
-            for blk in outs:
-                for j in range(len(blk.values)):
-                    # paced playout: at the first tick after the block is done, then one frame per tick
-                    tick = max(int(np.ceil(done / FRAME_S - 1e-9)), last_emit_tick + 1)
-                    last_emit_tick = tick
-                    latencies.append((tick * FRAME_S - (blk.first_index + j + 1) * FRAME_S) * 1e3)
+            ready.extend((done, blk.first_index + j) for blk in outs for j in range(len(blk.values)))
     finally:
         generator.close_session(sess)
+    latencies = [(t - (i + 1) * FRAME_S) * 1e3 for t, i in paced_playout(ready, generator.block_size)]
     warm = latencies[len(latencies) // 10 :]  # the first blocks pay one-off warm-up costs
     return {
         "latency_ms": _percentiles(warm),
