@@ -160,3 +160,140 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class LiveServer:
+    """The real Engine + WebSocketServer in this process, on an asyncio loop in a thread, on a free port.
+
+    It runs the procedural stand-in generator (cheap and deterministic): the protocol, queues, clock and
+    sessions are the runtime's own. ``server_kw`` go to WebSocketServer (queue_messages, token, ...).
+    """
+
+    def __init__(self, *, sessions: dict[str, dict] | None = None, realtime: bool = True, **server_kw) -> None:
+        import asyncio
+
+        from af_plugin.runtime.engine import Engine
+        from af_plugin.runtime.generator import GeneratorInfo
+        from af_plugin.runtime.standin import StandInGenerator
+        from af_plugin.sinks.websocket import WebSocketServer
+
+        gen = StandInGenerator.load(block_size=2, lookahead=1)
+        self.engine = Engine(gen, GeneratorInfo("stand-in", None, 2, 1, "test server"), realtime=realtime,
+                             max_sessions=server_kw.pop("max_sessions", 8))  # fmt: skip
+        for name, inputs in (sessions or {"default": {}}).items():
+            self.engine.add_session(name, **inputs)
+        server_kw.setdefault("port", 0)
+        self.server = WebSocketServer(self.engine, **server_kw)
+        self._ready = threading.Event()
+        self.error: BaseException | None = None
+
+        async def main() -> None:
+            try:
+                await self.server.start()
+                self.engine.add_sink(self.server)
+                self.loop = asyncio.get_running_loop()
+                self._ready.set()
+                await self.engine.run(None, stop_when_finished=False)
+            except BaseException as e:  # noqa: BLE001 - reported by stop()
+                self.error = e
+            finally:
+                self._ready.set()
+                await self.server.stop()
+
+        self._thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+        self._thread.start()
+        self._ready.wait(HANG_GUARD_S)
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def call(self, fn, *args):
+        """Run ``fn(*args)`` on the server's loop thread and return its result."""
+        import concurrent.futures
+
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as e:  # noqa: BLE001
+                fut.set_exception(e)
+
+        self.loop.call_soon_threadsafe(run)
+        return fut.result(HANG_GUARD_S)
+
+    def stop(self) -> None:
+        self.engine.request_stop()
+        self._thread.join(HANG_GUARD_S)
+        self.engine.close()
+        if self.error is not None:
+            raise self.error
+
+    def __enter__(self) -> LiveServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class MotionWatcher:
+    """A healthy client on its own thread: subscribes to motion (binary) and records every frame index."""
+
+    def __init__(self, url: str, session: str = "default", fmt: str = "binary") -> None:
+        import json
+
+        from websockets.sync.client import connect
+
+        self.ws = connect(url, max_size=None, open_timeout=HANG_GUARD_S)
+        self.hello = json.loads(self.ws.recv())
+        self.ws.send(json.dumps({"type": "subscribe", "session": session, "streams": ["motion"], "format": fmt}))
+        self.indices: list[int] = []
+        self.arrivals: list[float] = []
+        self.closed_code: int | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import json
+
+        from websockets.exceptions import ConnectionClosed
+
+        from af_plugin.motion.codecs.afm import decode_frame
+
+        try:
+            for message in self.ws:
+                if isinstance(message, bytes):
+                    self.indices.append(decode_frame(message)[0])
+                else:
+                    msg = json.loads(message)
+                    if msg["type"] == "motion":
+                        self.indices.append(msg["frame"])
+                    else:
+                        continue
+                self.arrivals.append(time.perf_counter())
+        except ConnectionClosed as e:
+            self.closed_code = e.rcvd.code if e.rcvd else None
+
+    def wait_frames(self, n: int) -> None:
+        """Block until ``n`` more frames arrived (hang guard only)."""
+        target = len(self.indices) + n
+        deadline = time.monotonic() + HANG_GUARD_S
+        while len(self.indices) < target:
+            assert self._thread.is_alive(), f"watcher closed ({self.closed_code})"
+            assert time.monotonic() < deadline, "no frames arrive"
+            time.sleep(0.02)
+
+    @property
+    def gaps(self) -> int:
+        import numpy as np
+
+        d = np.diff(self.indices)
+        assert (d > 0).all(), "frames out of order"
+        return int(np.sum(d - 1))
+
+    def close(self) -> None:
+        self.ws.close()
+        self._thread.join(5)
