@@ -25,21 +25,22 @@ log = logging.getLogger(__name__)
 class StreamResampler:
     """Streaming rate conversion to 16 kHz that stays continuous across chunks (no clicks at chunk edges).
 
-    Anti-alias low-pass (Butterworth, stateful) when downsampling, then linear interpolation with a carried
-    fractional phase. Good enough for speech features; whole files use perception's polyphase resampler.
+    Anti-alias low-pass (Butterworth, stateful) when downsampling, then linear interpolation at exact
+    rational positions (output j sits at input j * rate_in / rate_out), so chunking never changes the result.
+    Good enough for speech features; whole files use perception's polyphase resampler.
     """
 
     def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE) -> None:
         from scipy.signal import butter, sosfilt_zi
 
         self.rate_in, self.rate_out = int(rate_in), int(rate_out)
-        self.step = self.rate_in / self.rate_out
         self._sos = None
         if self.rate_in > self.rate_out:
             self._sos = butter(8, 0.45 * self.rate_out, fs=self.rate_in, output="sos")
             self._zi = sosfilt_zi(self._sos) * 0.0
-        self._pos = 0.0  # position of the next output sample, in input samples relative to _prev
-        self._prev = np.zeros(1, np.float32)
+        self._prev = np.zeros(0, np.float32)  # the last input sample of the previous chunk
+        self._n_in = 0  # input samples seen
+        self._n_out = 0  # output samples produced
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32).reshape(-1)
@@ -50,11 +51,14 @@ class StreamResampler:
 
             x, self._zi = sosfilt(self._sos, x, zi=self._zi)
             x = x.astype(np.float32)
-        buf = np.concatenate([self._prev, x])  # buf[0] is the last sample of the previous chunk
-        n_out = int(np.floor((len(buf) - 1 - self._pos) / self.step)) + 1 if len(buf) - 1 >= self._pos else 0
-        pos = self._pos + self.step * np.arange(n_out)
+        buf = np.concatenate([self._prev, x])
+        base = self._n_in - len(self._prev)  # input index of buf[0]
+        self._n_in += len(x)
+        end = (self._n_in - 1) * self.rate_out // self.rate_in + 1  # outputs whose position is available
+        j = np.arange(self._n_out, end, dtype=np.int64)
+        pos = (j * self.rate_in - base * self.rate_out) / self.rate_out
         out = np.interp(pos, np.arange(len(buf)), buf).astype(np.float32)
-        self._pos = self._pos + self.step * n_out - (len(buf) - 1)
+        self._n_out = end
         self._prev = buf[-1:]
         return out
 
@@ -280,8 +284,9 @@ class MicAudioInput(BufferedAudioInput):
         try:
             info = sd.query_devices(self.device, kind="input")
             rate = int(info["default_samplerate"])
+            # 20 ms blocks: a steady callback cadence at half a frame of delay
             stream = sd.InputStream(device=self.device, channels=1, samplerate=rate, dtype="float32",
-                                    blocksize=0, latency="low", callback=self._callback)  # fmt: skip
+                                    blocksize=rate // 50, latency="low", callback=self._callback)  # fmt: skip
         except (sd.PortAudioError, ValueError) as e:
             raise DeviceError(f"microphone {self.device!r}: {e}; {NO_SOUND_FIX}") from None
         self._rate = rate

@@ -29,7 +29,7 @@ NO_CAMERA_FIX = (
 
 def _make_tracker():
     try:
-        from af_plugin.perception.tracker import LiveFaceTracking
+        from af_plugin.perception.tracking import LiveFaceTracking
     except ImportError as e:
         raise DeviceError(f"face tracking is not available in this install ({e}); run without --user-video") from None
     return LiveFaceTracking()
@@ -145,7 +145,11 @@ class VideoFileInput(VideoInput):
         return self._done
 
     def close(self) -> None:
+        """Stop and join the tracker thread (a thread killed inside MediaPipe at exit aborts the process)."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 class CameraInput(VideoInput):
@@ -218,6 +222,9 @@ class CameraInput(VideoInput):
 
     def close(self) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 def make_video_input(spec: str | None, *, loop: bool = False, realtime: bool = True) -> VideoInput | None:
