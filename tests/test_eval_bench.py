@@ -52,7 +52,7 @@ def test_simulated_latency_respects_the_algorithmic_floor(tiny_generator):
 def test_step_times_and_sessions_fps(tiny_generator):
     times = B.step_times(tiny_generator, sessions=3, blocks=2, warmup=1)
     assert len(times) == 2 and all(t > 0 for t in times)
-    fps = B.sessions_fps(tiny_generator, (1, 4), blocks=1)
+    fps = B.sessions_fps(tiny_generator, (1, 4), blocks=1, warmup=1)
     assert set(fps) == {"1", "4"} and all(v > 0 for v in fps.values())
     assert not tiny_generator.sessions  # every benchmark session was closed
 

@@ -254,18 +254,33 @@ def step_times(generator: Any, *, sessions: int = 1, blocks: int = 20, warmup: i
     return times
 
 
-def generator_cost(generator: Any, *, blocks: int = 20) -> dict:
-    """ms per block of one session and the real-time factor (compute time / audio time)."""
-    ms = step_times(generator, sessions=1, blocks=blocks)
+def steady_state_warmup(generator: Any) -> int:
+    """Blocks after which a session's KV cache holds its full context: the cost of every later block."""
+    try:
+        context = int(generator.net.cfg.dfot.context)
+    except AttributeError:
+        return 2
+    return -(-(context + generator.block_size) // generator.block_size)
+
+
+def generator_cost(generator: Any, *, blocks: int = 20, warmup: int | None = None) -> dict:
+    """ms per block of one session in the steady state (full context) and the real-time factor
+    (compute time / audio time)."""
+    warmup = steady_state_warmup(generator) if warmup is None else warmup
+    ms = step_times(generator, sessions=1, blocks=blocks, warmup=warmup)
     p = _percentiles(ms)
-    return {"ms_per_block": p, "rtf": p["p50"] / (generator.block_size * FRAME_S * 1e3)}
+    return {"ms_per_block": p, "rtf": p["p50"] / (generator.block_size * FRAME_S * 1e3), "warmup_blocks": warmup}
 
 
-def sessions_fps(generator: Any, counts: tuple[int, ...] = (1, 8, 64), *, blocks: int = 5) -> dict[str, float]:
-    """Frames per second generated in total by N sessions stepped together in one batched forward."""
+def sessions_fps(
+    generator: Any, counts: tuple[int, ...] = (1, 8, 64), *, blocks: int = 5, warmup: int | None = None
+) -> dict[str, float]:
+    """Frames per second generated in total by N sessions stepped together in one batched forward
+    (in the steady state: after ``warmup`` blocks, default enough to fill the context)."""
+    warmup = steady_state_warmup(generator) if warmup is None else warmup
     out = {}
     for n in counts:
-        ms = np.median(step_times(generator, sessions=n, blocks=blocks, warmup=1))
+        ms = np.median(step_times(generator, sessions=n, blocks=blocks, warmup=warmup))
         out[str(n)] = float(n * generator.block_size / (ms / 1e3))
     return out
 

@@ -92,7 +92,9 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
     else:
         errors["latency_engine"] = "needs an avatar and a user voice file (--voice, --user-voice)"
     latency = engine if engine and engine["latency_ms"]["n"] else simulated
-    cost = _try("generator", lambda: B.generator_cost(gen, blocks=5 if quick else 30), errors, say)
+    cost = _try(
+        "generator", lambda: B.generator_cost(gen, blocks=5 if quick else 30, warmup=2 if quick else None), errors, say
+    )
     kv = None
     switch = kv_cache_switch(gen)
     if switch is None:
@@ -106,7 +108,10 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
             say,
         )
     sessions = _try(
-        "sessions", lambda: B.sessions_fps(gen, settings.session_counts, blocks=2 if quick else 5), errors, say
+        "sessions",
+        lambda: B.sessions_fps(gen, settings.session_counts, blocks=2 if quick else 5, warmup=1 if quick else None),
+        errors,
+        say,
     )
 
     def _render() -> dict:
