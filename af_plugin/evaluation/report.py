@@ -143,7 +143,8 @@ def plot_curves(conv, outputs: Mapping[str, np.ndarray], path: str | Path, *, ma
     palette = iter(["tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:cyan"])
     styles = {"real": dict(color="black", lw=1.6), "model": dict(color="tab:red", lw=1.3)}
     for name in outputs:
-        styles.setdefault(name, dict(color=next(palette, "tab:olive"), lw=1.0, alpha=0.8))
+        if name not in styles:
+            styles[name] = dict(color=next(palette, "tab:olive"), lw=1.0, alpha=0.8)
     for ax, (title, names, show_user) in zip(axes, panels):
         if show_user:
             ax.plot(t, _ch(conv.user_motion[:n], *names), color="tab:gray", lw=1.0, ls="--", label="user")
