@@ -96,7 +96,7 @@ class _Projector:
         return self.rz * np.sqrt(np.clip(inside, 0.0, 1.0))
 
     def project(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-        p = self.rot @ np.stack([x, y, z])
+        p = np.einsum("ij,jn->in", self.rot, np.stack([x, y, z]))  # einsum: no BLAS threads for tiny products
         k = self.persp / (self.persp - p[2])
         return np.stack([self.cx + self.scale * p[0] * k, self.cy - self.scale * p[1] * k], axis=1)
 
@@ -108,7 +108,9 @@ class _Projector:
 
     def flat(self, x: np.ndarray, y: np.ndarray, dx: float = 0.0) -> np.ndarray:
         """Outline points: turned by roll only (a rotating ellipsoid keeps its outline), shifted by dx."""
-        p = self.roll2d @ np.stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+        p = np.einsum(
+            "ij,jn->in", self.roll2d, np.stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+        )
         return np.stack([self.cx + self.scale * (p[0] + dx), self.cy - self.scale * p[1]], axis=1)
 
     def body(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -114,6 +114,8 @@ class PortraitRenderer:
         lm = self.landmarks[:, :2]
         oval = lm[list(FACE_OVAL)]
         ring = rig.origin + RING_SCALE * (oval - rig.origin)
+        ring_gap = (RING_SCALE - 1.0) * float(np.sqrt(((oval - rig.origin) ** 2).sum(axis=1)).min())
+        self._max_pose_move = 0.5 * ring_gap / rig.face_px  # face units
         lo = np.floor(np.minimum(ring.min(axis=0), lm.min(axis=0)) - 6).astype(int)
         hi = np.ceil(np.maximum(ring.max(axis=0), lm.max(axis=0)) + 6).astype(int)
         x0, y0 = max(0, lo[0]), max(0, lo[1])
@@ -127,8 +129,18 @@ class PortraitRenderer:
             [np.stack([bx, np.full_like(bx, y0 - 2)], 1), np.stack([bx, np.full_like(bx, y1 + 2)], 1),
              np.stack([np.full_like(by, x0 - 2), by], 1)[1:-1], np.stack([np.full_like(by, x1 + 2), by], 1)[1:-1]]
         )  # fmt: skip
+        # Teeth the photo already shows stay with the upper jaw: extra control points just above the lower
+        # lip (the "teeth line") move like their upper-lip partners, so only the strip below them opens up
+        # (and is painted as the mouth's interior).
+        cols = np.arange(1, len(LIPS_UPPER_INNER) - 1)
+        up_i, lo_i = np.array(LIPS_UPPER_INNER)[cols], np.array(LIPS_LOWER_INNER)[cols]
+        gaps = (lm[up_i] - lm[lo_i]) @ rig.up
+        self.photo_teeth = bool(gaps.max() > max(2.0, 0.015 * rig.face_px))
+        keep = gaps > 1.0 if self.photo_teeth else np.zeros(len(cols), bool)
+        self._teeth_cols, self._teeth_upper = cols[keep], up_i[keep]
+        self._teeth_line = lm[lo_i[keep]] + 0.15 * (lm[up_i[keep]] - lm[lo_i[keep]])
         self._n_fixed = len(ring) + len(border)
-        ctrl = np.concatenate([lm, ring, border])
+        ctrl = np.concatenate([lm, self._teeth_line, ring, border])
         tri = Delaunay(ctrl, qhull_options="QJ")
         gw, gh = (x1 - x0) // 2, (y1 - y0) // 2
         gx, gy = np.meshgrid(x0 + 2 * np.arange(gw) + 0.5, y0 + 2 * np.arange(gh) + 0.5)
@@ -144,6 +156,7 @@ class PortraitRenderer:
         self._grid_shape = (gh, gw)
         fx, fy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         self._gx, self._gy = fx, fy
+        self._ix, self._iy = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
 
     def _sample_colors(self) -> None:
         lm = self.landmarks[:, :2]
@@ -192,21 +205,30 @@ class PortraitRenderer:
             raise ValueError(f"expected {NUM_CHANNELS} channel values, got {v.shape[0]}")
         rig = self.rig
         coeffs = coefficients(v[channel_slice(ARKIT_BLENDSHAPES)], gaze_angles(v))
-        disp = np.tensordot(coeffs, rig.basis, axes=1)  # (478, 2) face units
+        # einsum, not tensordot/@: tiny products through multithreaded BLAS cost more than they compute.
+        disp = np.einsum("c,cnk->nk", coeffs, rig.basis)  # (478, 2) face units
         p = rig.local.copy()
         p[:, :2] += disp
         p[:, 2] = rig.pose_z
+        expr = p.copy()
         yaw = float(np.clip(v[CHANNEL_INDEX["headYaw"]], -MAX_YAW_PITCH, MAX_YAW_PITCH))
         pitch = float(np.clip(v[CHANNEL_INDEX["headPitch"]], -MAX_YAW_PITCH, MAX_YAW_PITCH))
         roll = float(np.clip(v[CHANNEL_INDEX["headRoll"]], -MAX_ROLL, MAX_ROLL))
         if yaw or pitch or roll:
-            p = (p - PIVOT) @ _rotation(POSE_GAIN * yaw, POSE_GAIN * pitch, POSE_GAIN * roll).T + PIVOT
-        tx = float(np.clip(v[CHANNEL_INDEX["headX"]], -0.05, 0.05)) / METRES_PER_FACE
-        ty = float(np.clip(v[CHANNEL_INDEX["headY"]], -0.05, 0.05)) / METRES_PER_FACE
+            rot = _rotation(POSE_GAIN * yaw, POSE_GAIN * pitch, POSE_GAIN * roll)
+            p = np.einsum("nj,ij->ni", p - PIVOT, rot) + PIVOT
         tz = float(np.clip(v[CHANNEL_INDEX["headZ"]], -0.1, 0.1))
         k = 0.6 / (0.6 - tz)
-        x, y = p[:, 0] * k + tx, p[:, 1] * k + ty
-        return rig.origin + rig.face_px * (np.outer(x, rig.right) + np.outer(y, rig.up))
+        p[:, :2] *= k
+        p[:, 0] += POSE_GAIN * float(np.clip(v[CHANNEL_INDEX["headX"]], -0.05, 0.05)) / METRES_PER_FACE
+        p[:, 1] += POSE_GAIN * float(np.clip(v[CHANNEL_INDEX["headY"]], -0.05, 0.05)) / METRES_PER_FACE
+        # The fixed ring must stay clear of the moved face: scale the head motion down when it would come
+        # closer than half the ring's distance (a larger move folds the mesh and tears the picture).
+        pose_d = p[:, :2] - expr[:, :2]
+        biggest = float(np.sqrt((pose_d**2).sum(axis=1)).max())
+        if biggest > self._max_pose_move:
+            p[:, :2] = expr[:, :2] + pose_d * (self._max_pose_move / biggest)
+        return rig.origin + rig.face_px * (np.outer(p[:, 0], rig.right) + np.outer(p[:, 1], rig.up))
 
     def render(self, values: np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -216,13 +238,16 @@ class PortraitRenderer:
         if np.abs(d).max() < 0.05:
             return out
         x0, y0, x1, y1 = self.roi
-        ctrl_d = np.concatenate([d, np.zeros((self._n_fixed, 2))]).astype(np.float32)
+        ctrl_d = np.concatenate([d, d[self._teeth_upper], np.zeros((self._n_fixed, 2))]).astype(np.float32)
         field_small = np.einsum("kj,kjc->kc", self._weights, ctrl_d[self._verts]).reshape(*self._grid_shape, 2)
-        field = cv2.resize(field_small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        sx, sy = self._gx - field[..., 0], self._gy - field[..., 1]
-        for _ in range(3):  # fixed-point inversion of the forward displacement
-            f = cv2.remap(field, sx - x0, sy - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            sx, sy = self._gx - f[..., 0], self._gy - f[..., 1]
+        # Fixed-point inversion of the forward displacement, src = p - d(src), on the half-resolution grid
+        # (the field is smooth; grid index j sits at pixel x0 + 2j + 0.5, so a shift of d pixels is d/2).
+        inv = field_small
+        for _ in range(3):
+            inv = cv2.remap(field_small, self._ix - inv[..., 0] / 2, self._iy - inv[..., 1] / 2, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        inv = cv2.resize(inv, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        sx, sy = self._gx - inv[..., 0], self._gy - inv[..., 1]
         out[y0:y1, x0:x1] = cv2.remap(self.photo, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         self._paint_mouth(out, v, new)
         self._paint_lids(out, v, new)
@@ -257,19 +282,21 @@ class PortraitRenderer:
         rig = self.rig
         up_img = rig.up
         rest = self.landmarks[:, :2]
-        gap_now = float((new[13] - new[14]) @ up_img) / rig.face_px
-        gap_rest = float((rest[13] - rest[14]) @ up_img) / rig.face_px
+        gap_now = float(np.sum((new[13] - new[14]) * up_img)) / rig.face_px
+        gap_rest = float(np.sum((rest[13] - rest[14]) * up_img)) / rig.face_px
         alpha = float(np.clip((gap_now - gap_rest) / 0.03, 0, 1))
         tongue_out = float(np.clip(v[CHANNEL_INDEX["tongueOut"]], 0, 1))
         if alpha <= 0.01 and tongue_out < 0.05:
             return
         upper = new[list(LIPS_UPPER_INNER)]
         lower = new[list(LIPS_LOWER_INNER)]
+        if len(self._teeth_cols):  # the opening starts under the photo's own teeth
+            upper[self._teeth_cols] = self._teeth_line + (new[self._teeth_upper] - rest[self._teeth_upper])
         interior = np.concatenate([upper, lower[1:-1][::-1]])
-        gaps = np.maximum(((upper - lower) @ up_img), 0.0)  # pixels, per column of the lip line
+        gaps = np.maximum(((upper - lower) * up_img).sum(axis=1), 0.0)  # pixels, per column of the lip line
         n = len(upper)
         prof = np.sqrt(np.clip(1 - np.linspace(-1, 1, n) ** 2, 0, 1))
-        teeth_h = np.minimum(0.03 * rig.face_px * prof**0.4, gaps)
+        teeth_h = np.minimum(0.03 * rig.face_px * prof**0.4, gaps) * (not self.photo_teeth)
         teeth = np.concatenate([upper, (upper - np.outer(teeth_h, up_img))[::-1]])
         low_teeth_h = np.minimum(0.012 * rig.face_px * prof**0.4, np.maximum(gaps - teeth_h, 0))
         low_teeth = np.concatenate([lower, (lower + np.outer(low_teeth_h, up_img))[::-1]])

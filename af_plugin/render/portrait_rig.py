@@ -94,6 +94,7 @@ def build_rig(landmarks_px: np.ndarray) -> Rig:
     local, origin, right, up, face_px = to_local(landmarks_px)
     xy = local[:, :2]
     basis = np.zeros((N_COEFFS, N_LANDMARKS, 2))
+    everything = np.arange(N_LANDMARKS)
 
     def add(channel: str, idx, delta) -> None:
         col = _BS[channel] if channel in _BS else _GZ[channel]
@@ -101,7 +102,6 @@ def build_rig(landmarks_px: np.ndarray) -> Rig:
 
     mc = xy[[61, 291]].mean(axis=0)
     mouth_half_w = float(np.linalg.norm(xy[291] - xy[61]) / 2)
-    everything = np.arange(N_LANDMARKS)
     rel_m = xy - mc
     # Gaussian falloffs around the mouth and its corners (the skin moves with the lips).
     w_mouth = np.exp(-(np.sum(rel_m**2, axis=1)) / (1.1 * mouth_half_w) ** 2)
@@ -124,15 +124,25 @@ def build_rig(landmarks_px: np.ndarray) -> Rig:
         add(f"{side.lower()}EyeYaw", IRIS[side], np.array([GAZE_IRIS_X * eye_w / GAZE_FULL_YAW, 0.0]))
         add(f"{side.lower()}EyePitch", IRIS[side], np.array([0.0, GAZE_IRIS_Y * eye_h / GAZE_FULL_PITCH]))
 
-        # Brows: u = 0 at the inner end, 1 at the outer end.
+        # Brows: the brow and the skin around it (forehead above, lid crease below) move together, fading
+        # with distance from the brow, so the forehead stretches smoothly instead of folding over the brow.
+        # u = 0 at the inner end, 1 at the outer end (extended beyond the brow by clipping).
         b = list(BROW[side])
-        bx = np.abs(xy[b, 0])
-        u = ((bx - bx.min()) / max(bx.max() - bx.min(), 1e-6))[:, None]
         s = SIDE_SIGN[side]
-        add("browInnerUp", b, np.array([0.0, 0.06]) * (1 - u))
-        add(f"browOuterUp{side}", b, np.array([0.0, 0.055]) * u)
-        add(f"browDown{side}", b, np.array([0.0, -0.045]) * (1 - 0.4 * u) + np.array([-s * 0.025, 0.0]) * (1 - u))
-        add(f"browDown{side}", crease, np.array([0.0, -0.01]))
+        bx = np.abs(xy[b, 0])
+        x_in, x_out = bx.min(), bx.max()
+        on_side = s * xy[:, 0] > 0
+        u = np.clip((np.abs(xy[:, 0]) - x_in) / max(x_out - x_in, 1e-6), 0.0, 1.0)[:, None]
+        brow_y = np.interp(np.abs(xy[:, 0]), np.sort(bx), xy[b, 1][np.argsort(bx)])
+        dx = np.maximum(0.0, np.maximum(x_in - np.abs(xy[:, 0]), np.abs(xy[:, 0]) - x_out))
+        dy = xy[:, 1] - brow_y
+        sigma = np.where(dy > 0, 0.09, 0.035)  # wide above (forehead), narrow below (toward the eye)
+        w = (np.exp(-(dx**2 + dy**2) / sigma**2) * on_side)[:, None]
+        w[b] = 1.0
+        add("browInnerUp", everything, w * np.array([0.0, 0.05]) * (1 - u))
+        add(f"browOuterUp{side}", everything, w * np.array([0.0, 0.045]) * u)
+        down = np.array([0.0, -0.035]) * (1 - 0.4 * u) + np.array([-s * 0.02, 0.0]) * (1 - u)
+        add(f"browDown{side}", everything, w * down)
 
         add("cheekPuff", CHEEK[side], np.array([s * 0.045, 0.0]))
         add(f"cheekSquint{side}", CHEEK[side], np.array([0.0, 0.015]))
