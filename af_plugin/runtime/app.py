@@ -111,7 +111,8 @@ def _configured_outputs(cfg: Config) -> list[tuple[str, Sink]]:
         except ModuleNotFoundError:
             raise SinkError("the VMC output is not part of this install (af_plugin.sinks.vmc missing)") from None
         host, port = parse_hostport(o.vmc, DEFAULT_HOST, VMC_PORT, "outputs.vmc")
-        out.append((f"udp://{host}:{port} (VMC/OSC)", create_sink("vmc", target=f"{host}:{port}")))
+        vmc = create_sink("vmc", target=f"{host}:{port}", bundle=o.vmc_bundle, case=o.vmc_case)
+        out.append((f"udp://{host}:{port} (VMC/OSC)", vmc))
     if o.vcam:
         from af_plugin.sinks.vcam import VirtualCameraSink
 

@@ -57,11 +57,22 @@ class ThreadedSink(Sink):
                 if self.errors == 1 or self.errors % 250 == 0:
                     log.warning("output %s failed (%d times): %s", self.name, self.errors, e)
 
-    def close(self, timeout: float | None = None) -> None:
-        """Deliver what is queued, then close the inner sink (recordings are finalised here)."""
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Stop the thread and close the inner sink. A lossless sink (recorder) first gets every queued frame;
+        a lossy one drops what is still queued, so a slow output cannot hold up shutdown."""
         if self._thread is not None:
-            self._q.put(_CLOSE) if self._q.maxsize == 0 else self._put_close()
-            self._thread.join(timeout)
+            if self._q.maxsize == 0:
+                self._q.put(_CLOSE)
+                self._thread.join()
+            else:
+                while True:
+                    try:
+                        self._q.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        break
+                self._put_close()
+                self._thread.join(timeout)
             self._thread = None
         self.inner.close()
 
