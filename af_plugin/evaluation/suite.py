@@ -71,11 +71,13 @@ def run_suite(
     result: dict[str, Any] = {
         "machine": machine_info(),
         "model": {
-            "checkpoint": settings.checkpoint or getattr(default_gen, "checkpoint_name", "default"),
+            "checkpoint": settings.checkpoint or "shipped default (af_plugin/assets/default_model.safetensors)",
             "checkpoint_no_dpo": settings.checkpoint_no_dpo,
             "block_size": default_gen.block_size,
             "lookahead": default_gen.lookahead,
             "note": getattr(default_gen, "note", ""),
+            "stage": (getattr(default_gen, "metadata", None) or {}).get("stage"),
+            "steps": getattr(default_gen, "steps", None),
             **{k: v for k, v in settings.generator_options.items() if v is not None},
         },
         "settings": {
