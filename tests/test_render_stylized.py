@@ -252,3 +252,20 @@ def test_odd_and_extreme_values_do_not_break_the_renderer(renderer):
     assert img.shape == (SIZE, SIZE, 3)
     with pytest.raises(ValueError):
         renderer.render(np.zeros(10))
+
+
+def test_squint_narrows_and_wide_opens_the_eyes(renderer, neutral):
+    white = lambda im: mask(renderer, im, "eye_white").sum() + mask(renderer, im, "iris").sum()  # noqa: E731
+    squint = render(renderer, "squint", pose(eyeSquintLeft=1, eyeSquintRight=1))
+    wide = render(renderer, "wide", pose(eyeWideLeft=1, eyeWideRight=1))
+    assert 0.2 * white(neutral) < white(squint) < 0.85 * white(neutral)
+    assert white(wide) > 1.1 * white(neutral)
+
+
+def test_one_outer_brow_rises_on_its_own_side(renderer, neutral):
+    img = render(renderer, "brow_outer_left", pose(browOuterUpLeft=1))
+    left_side = slice(SIZE // 2, SIZE)  # the avatar's left is the viewer's right
+    b0 = mask(renderer, neutral, "brow")
+    b1 = mask(renderer, img, "brow")
+    assert centroid(b1[:, left_side])[1] < centroid(b0[:, left_side])[1] - 2
+    np.testing.assert_array_equal(b1[:, : SIZE // 2], b0[:, : SIZE // 2])
