@@ -184,3 +184,25 @@ def test_int16_pcm_is_scaled_like_float():
     pcm = np.round(x * 32767).astype(np.int16)
     np.testing.assert_allclose(logmel_frames(pcm), logmel_frames(pcm.astype(np.float32) / 32768), atol=1e-6)
     np.testing.assert_allclose(StreamingLogMel().push(pcm), logmel_frames(x), atol=2e-3)
+
+
+def test_energy_fallback_when_silero_cannot_load(monkeypatch, caplog):
+    import af_plugin.perception.features as features
+
+    def broken():
+        raise RuntimeError("model file missing")
+
+    features._load_silero.cache_clear()
+    monkeypatch.setattr("silero_vad.load_silero_vad", lambda **kw: broken())
+    try:
+        with caplog.at_level("WARNING"):
+            vad = VoiceActivity("auto")
+        assert vad.backend == "energy" and "falls back to frame energy" in caplog.text
+        loud = (0.3 * np.sin(np.arange(SAMPLE_RATE) / 5)).astype(np.float32)
+        x = np.concatenate([np.zeros(SAMPLE_RATE, np.float32), loud])
+        act = vad.push(x)
+        assert act[:25].max() < 0.1 and act[25:].min() > 0.9
+        with pytest.raises(RuntimeError, match="energy"):
+            VoiceActivity("silero")
+    finally:
+        features._load_silero.cache_clear()
