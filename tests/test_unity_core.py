@@ -113,6 +113,14 @@ def observed_runtime(tmp_path_factory) -> dict:
     return json.loads(lines[-1])
 
 
+def scenario(observed: dict, name: str):
+    """One scenario's observations; fails with the child's traceback when that scenario raised."""
+    run = observed[name]
+    if isinstance(run, dict) and "child_error" in run:
+        pytest.fail(f"scenario {name!r} failed in the child process:\n{run['child_error']}")
+    return run
+
+
 def assert_frames_equal(received: list, expected: list) -> None:
     assert [f[0] for f in received] == [e[0] for e in expected]
     for (idx, t, flags, values), (_eidx, et, eflags, evalues) in zip(received, expected):
@@ -121,7 +129,7 @@ def assert_frames_equal(received: list, expected: list) -> None:
 
 
 def test_binary_frames_decode_to_what_was_sent(observed):
-    run = observed["stream"]
+    run = scenario(observed, "stream")
     assert run["hello_protocol"] == 1 and run["hello_channels"] == 62
     assert_frames_equal(run["frames"], sent_frames())
     assert run["malformed"] == 0
@@ -131,7 +139,7 @@ def test_binary_frames_decode_to_what_was_sent(observed):
 
 
 def test_malformed_messages_are_rejected_with_an_error_not_a_crash(observed):
-    run = observed["malformed"]
+    run = scenario(observed, "malformed")
     assert run["malformed"] == 5
     codes = sorted(run["error_codes"])
     assert codes == sorted(["bad_frame", "bad_frame", "bad_json", "bad_message", "too_big"])
@@ -143,7 +151,7 @@ def test_malformed_messages_are_rejected_with_an_error_not_a_crash(observed):
 def test_channels_are_mapped_by_name_from_the_hello(observed):
     from af_plugin.motion.contract import CHANNELS
 
-    run = observed["reordered"]
+    run = scenario(observed, "reordered")
     expected = sent_frames(2)
     for (_, _, _, values), (_, _, _, evalues) in zip(run["frames"], expected):
         assert np.array_equal(np.asarray(values, dtype=np.float32), evalues)
@@ -151,7 +159,7 @@ def test_channels_are_mapped_by_name_from_the_hello(observed):
 
 
 def test_client_reconnects_after_the_server_restarts(observed):
-    run = observed["reconnect"]
+    run = scenario(observed, "reconnect")
     assert run["states_seen"][0] == "Streaming"
     assert "WaitingToReconnect" in run["states_seen"] or "Connecting" in run["states_seen"]
     assert run["connections"] == 2 and run["reconnects"] >= 1
@@ -159,7 +167,7 @@ def test_client_reconnects_after_the_server_restarts(observed):
 
 
 def test_token_is_sent_and_a_refusal_keeps_retrying(observed):
-    run = observed["token"]
+    run = scenario(observed, "token")
     assert run["authorized_frames"] == 2
     assert run["refused_state"] in ("WaitingToReconnect", "Connecting")
     assert run["refused_connections"] == 0
@@ -167,7 +175,7 @@ def test_token_is_sent_and_a_refusal_keeps_retrying(observed):
 
 
 def test_audio_push_and_avatar_voice(observed):
-    run = observed["audio"]
+    run = scenario(observed, "audio")
     sent = np.asarray(run["pushed"], dtype=np.float32)
     got = run["server_received"]
     assert got["type"] == "audio" and got["role"] == "user" and got["rate"] == 16000
@@ -180,7 +188,7 @@ def test_audio_push_and_avatar_voice(observed):
 
 
 def test_jitter_buffer_interpolates_between_frames(observed):
-    run = observed["interpolation"]
+    run = scenario(observed, "interpolation")
     frames = sent_frames(4)
     checked = 0
     for query in run["samples"]:
@@ -203,7 +211,7 @@ def test_jitter_buffer_interpolates_between_frames(observed):
 
 
 def test_nunit_editor_tests_pass_outside_unity(observed):
-    run = observed["nunit"]
+    run = scenario(observed, "nunit")
     if run is None:
         pytest.skip("NUnit 2.6 (mono) not found; the Unity EditMode tests were not run here")
     assert run["failed"] == [], run["failed"]
@@ -287,7 +295,7 @@ class FixtureServer:
 
     def start(self) -> FixtureServer:
         self.thread.start()
-        assert self.ready.wait(10)
+        assert self.ready.wait(60)
         return self
 
     def stop(self) -> None:
@@ -295,8 +303,8 @@ class FixtureServer:
             self.server.close()
             await self.server.wait_closed()
 
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
-        self.thread.join(10)
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(60)
+        self.thread.join(60)
 
 
 def _wait(cond, timeout: float = 30.0) -> bool:
@@ -353,173 +361,200 @@ def _child(core_dll: str, tests_dll: str) -> dict:
 
     results: dict = {}
 
-    # 1. a stream of valid binary frames
     async def stream_script(server, ws):
         for data in frames_bytes(sent_frames()):
             await ws.send(data)
 
-    server = FixtureServer(stream_script).start()
-    client = client_for(server.port)
-    got: list = []
-    _wait(lambda: (drain(client, got), len(got) >= N_FRAMES)[1])
-    results["stream"] = {
-        "frames": got, "malformed": int(client.MalformedMessages), "subscribe": server.received[0],
-        "hello_protocol": int(client.Hello.Protocol), "hello_channels": len(client.Hello.Channels),
-    }  # fmt: skip
-    client.Stop(5.0)
-    server.stop()
-
-    # 2. malformed messages between valid ones
-    async def malformed_script(server, ws):
-        good = frames_bytes(sent_frames(2))
-        await ws.send(good[0])
-        await ws.send(good[1][:-1])  # one byte short
-        nan = bytearray(frames_bytes(sent_frames(1, start=50))[0])
-        nan[16:20] = np.float32(np.nan).tobytes()
-        await ws.send(bytes(nan))
-        await ws.send("{not json")
-        await ws.send(json.dumps({"type": "motion", "frame": "x"}))
-        await ws.send(json.dumps({"type": "status", "pad": "x" * 10000}))  # over the client's 4 KiB limit
-        await ws.send(good[1])
-        for data in frames_bytes(sent_frames(2, start=100)):
-            await ws.send(data)
-
-    server = FixtureServer(malformed_script).start()
-    client = client_for(server.port, max_bytes=4096)
-    got, errors = [], []
-    _wait(lambda: (drain(client, got, errors), len(got) >= 4)[1])
-    _wait(lambda: (drain(client, got, errors), len(errors) >= 5)[1], 5)
-    results["malformed"] = {"frames": got, "malformed": int(client.MalformedMessages), "error_codes": errors,
-                            "state_after": str(client.State)}  # fmt: skip
-    client.Stop(5.0)
-    server.stop()
-
-    # 3. channels in another order: the client maps them by name
-    reordered = list(reversed(CHANNELS))
-
-    async def reorder_script(server, ws):
-        for i, t, f, v in sent_frames(2):
-            server_order = np.array([v[CHANNELS.index(n)] for n in reordered], dtype=np.float32)
-            await ws.send(encode_frame(i, t, server_order, f))
-
-    server = FixtureServer(reorder_script, channels=reordered).start()
-    client = client_for(server.port)
-    got = []
-    _wait(lambda: (drain(client, got), len(got) >= 2)[1])
-    results["reordered"] = {"frames": got}
-    client.Stop(5.0)
-    server.stop()
-
-    # 4. reconnect after a server restart on the same port
     async def first_script(server, ws):
         for data in frames_bytes(sent_frames(2)):
             await ws.send(data)
 
-    async def second_script(server, ws):
-        for data in frames_bytes(sent_frames(3, start=500)):
-            await ws.send(data)
+    def scenario_stream():
+        """A stream of valid binary frames."""
+        server = FixtureServer(stream_script).start()
+        client = client_for(server.port)
+        got: list = []
+        _wait(lambda: (drain(client, got), len(got) >= N_FRAMES)[1])
+        results["stream"] = {
+            "frames": got, "malformed": int(client.MalformedMessages), "subscribe": server.received[0],
+            "hello_protocol": int(client.Hello.Protocol), "hello_channels": len(client.Hello.Channels),
+        }  # fmt: skip
+        client.Stop(5.0)
+        server.stop()
 
-    server = FixtureServer(first_script).start()
-    port = server.port
-    client = client_for(port)
-    states = []
-    got = []
-    _wait(lambda: (drain(client, got), len(got) >= 2)[1])
-    states.append(str(client.State))
-    server.stop()
-    _wait(lambda: str(client.State) != "Streaming", 10)
-    states.append(str(client.State))
-    server = FixtureServer(second_script, port=port).start()
-    after: list = []
-    _wait(lambda: (drain(client, after), len(after) >= 3)[1])
-    results["reconnect"] = {"states_seen": states, "connections": int(client.Connections),
-                            "reconnects": int(client.Reconnects), "frames_after": after}  # fmt: skip
-    client.Stop(5.0)
-    server.stop()
+    def scenario_malformed():
+        """Malformed messages between valid ones."""
 
-    # 5. token: accepted with the right Bearer header, refused (and retried) without
-    server = FixtureServer(first_script, token="s3cret").start()
-    client = client_for(server.port, token="s3cret")
-    got = []
-    _wait(lambda: (drain(client, got), len(got) >= 2)[1])
-    authorized = len(got)
-    client.Stop(5.0)
-    refused = client_for(server.port)
-    _wait(lambda: refused.Reconnects >= 1, 10)
-    results["token"] = {"authorized_frames": authorized, "refused_state": str(refused.State),
-                        "refused_connections": int(refused.Connections), "refused_error": str(refused.LastError)}  # fmt: skip
-    refused.Stop(5.0)
-    server.stop()
+        async def malformed_script(server, ws):
+            good = frames_bytes(sent_frames(2))
+            await ws.send(good[0])
+            await ws.send(good[1][:-1])  # one byte short
+            nan = bytearray(frames_bytes(sent_frames(1, start=50))[0])
+            nan[16:20] = np.float32(np.nan).tobytes()
+            await ws.send(bytes(nan))
+            await ws.send("{not json")
+            await ws.send(json.dumps({"type": "motion", "frame": "x"}))
+            await ws.send(json.dumps({"type": "status", "pad": "x" * 10000}))  # over the client's 4 KiB limit
+            await ws.send(good[1])
+            for data in frames_bytes(sent_frames(2, start=100)):
+                await ws.send(data)
 
-    # 6. audio both ways: the client pushes user audio; the server sends avatar voice
-    pushed = (np.sin(np.arange(640) / 7.0) * 0.8).astype(np.float32)
+        server = FixtureServer(malformed_script).start()
+        client = client_for(server.port, max_bytes=4096)
+        got, errors = [], []
+        _wait(lambda: (drain(client, got, errors), len(got) >= 4)[1])
+        _wait(lambda: (drain(client, got, errors), len(errors) >= 5)[1], 5)
+        results["malformed"] = {"frames": got, "malformed": int(client.MalformedMessages), "error_codes": errors,
+                                "state_after": str(client.State)}  # fmt: skip
+        client.Stop(5.0)
+        server.stop()
 
-    async def audio_script(server, ws):
-        pcm = np.round(np.sin(np.arange(320) / 10.0) * 0.5 * 32767).astype("<i2").tobytes()
-        await ws.send(json.dumps({"type": "audio", "role": "avatar", "t": 0.48, "rate": 16000,
-                                  "data": base64.b64encode(pcm).decode()}))  # fmt: skip
+    def scenario_reordered():
+        """Channels in another order: the client maps them by name."""
+        reordered = list(reversed(CHANNELS))
 
-    server = FixtureServer(audio_script).start()
-    client = client_for(server.port, streams=("motion", "audio"))
-    _wait(lambda: str(client.State) == "Streaming")
-    voice = {}
+        async def reorder_script(server, ws):
+            for i, t, f, v in sent_frames(2):
+                server_order = np.array([v[CHANNELS.index(n)] for n in reordered], dtype=np.float32)
+                await ws.send(encode_frame(i, t, server_order, f))
 
-    def take_voice():
-        ok, msg = client.TryGetMessage(None)
-        while ok:
-            if msg.Type == "audio":
-                a = msg.Audio
-                voice.update(role=str(a.Role), t=float(a.Time), rate=int(a.Rate), samples=[float(x) for x in a.Samples])
+        server = FixtureServer(reorder_script, channels=reordered).start()
+        client = client_for(server.port)
+        got = []
+        _wait(lambda: (drain(client, got), len(got) >= 2)[1])
+        results["reordered"] = {"frames": got}
+        client.Stop(5.0)
+        server.stop()
+
+    def scenario_reconnect():
+        """Reconnect after a server restart on the same port."""
+
+        async def second_script(server, ws):
+            for data in frames_bytes(sent_frames(3, start=500)):
+                await ws.send(data)
+
+        server = FixtureServer(first_script).start()
+        port = server.port
+        client = client_for(port)
+        states = []
+        got = []
+        _wait(lambda: (drain(client, got), len(got) >= 2)[1])
+        states.append(str(client.State))
+        server.stop()
+        _wait(lambda: str(client.State) != "Streaming", 10)
+        states.append(str(client.State))
+        server = FixtureServer(second_script, port=port).start()
+        after: list = []
+        _wait(lambda: (drain(client, after), len(after) >= 3)[1])
+        results["reconnect"] = {"states_seen": states, "connections": int(client.Connections),
+                                "reconnects": int(client.Reconnects), "frames_after": after}  # fmt: skip
+        client.Stop(5.0)
+        server.stop()
+
+    def scenario_token():
+        """Token: accepted with the right Bearer header, refused (and retried) without."""
+        server = FixtureServer(first_script, token="s3cret").start()
+        client = client_for(server.port, token="s3cret")
+        got = []
+        _wait(lambda: (drain(client, got), len(got) >= 2)[1])
+        authorized = len(got)
+        client.Stop(5.0)
+        refused = client_for(server.port)
+        _wait(lambda: refused.Reconnects >= 1, 10)
+        results["token"] = {"authorized_frames": authorized, "refused_state": str(refused.State),
+                            "refused_connections": int(refused.Connections), "refused_error": str(refused.LastError)}  # fmt: skip
+        refused.Stop(5.0)
+        server.stop()
+
+    def scenario_audio():
+        """Audio both ways: the client pushes user audio; the server sends avatar voice."""
+        pushed = (np.sin(np.arange(640) / 7.0) * 0.8).astype(np.float32)
+
+        async def audio_script(server, ws):
+            pcm = np.round(np.sin(np.arange(320) / 10.0) * 0.5 * 32767).astype("<i2").tobytes()
+            await ws.send(json.dumps({"type": "audio", "role": "avatar", "t": 0.48, "rate": 16000,
+                                      "data": base64.b64encode(pcm).decode()}))  # fmt: skip
+
+        server = FixtureServer(audio_script).start()
+        client = client_for(server.port, streams=("motion", "audio"))
+        _wait(lambda: str(client.State) == "Streaming")
+        voice = {}
+
+        def take_voice():
             ok, msg = client.TryGetMessage(None)
-        return bool(voice)
+            while ok:
+                if msg.Type == "audio":
+                    a = msg.Audio
+                    voice.update(
+                        role=str(a.Role), t=float(a.Time), rate=int(a.Rate), samples=[float(x) for x in a.Samples]
+                    )
+                ok, msg = client.TryGetMessage(None)
+            return bool(voice)
 
-    _wait(take_voice)
-    client.SendAudio("user", System.Array[System.Single](pushed.tolist()), 16000)
-    _wait(lambda: len(server.received) >= 2)
-    results["audio"] = {"pushed": pushed.tolist(), "server_received": server.received[1] if len(server.received) > 1 else {},
-                        "avatar_voice": voice, "subscribe": server.received[0]}  # fmt: skip
-    client.Stop(5.0)
-    server.stop()
+        _wait(take_voice)
+        client.SendAudio("user", System.Array[System.Single](pushed.tolist()), 16000)
+        _wait(lambda: len(server.received) >= 2)
+        results["audio"] = {"pushed": pushed.tolist(), "server_received": server.received[1] if len(server.received) > 1 else {},
+                            "avatar_voice": voice, "subscribe": server.received[0]}  # fmt: skip
+        client.Stop(5.0)
+        server.stop()
 
-    # 7. jitter buffer: synthetic arrival times, then live frames through the client
-    jb = JitterBuffer(0.1)
-    frames = sent_frames(4)
-    for i, t, f, v in frames:
-        mf = MotionFrame(i, t, f, System.Array[System.Single](v.tolist()))
-        mf.ArrivalTime = 10.0 + t + (0.013 if i % 2 else 0.0)  # jitter on odd frames
-        jb.Add(mf)
-    out = System.Array.CreateInstance(System.Single, len(CHANNELS))
-    samples = []
-    for t in (0.0, 0.01, 0.02, 0.05, 0.06, 0.071, 0.09, 0.1, 0.113):
-        jb.Sample(10.0 + t + 0.1, out)  # offset = 10.0 (the un-jittered arrivals), delay 0.1
-        samples.append({"t": t, "values": [float(x) for x in out], "play": float(jb.LastPlayTime)})
-    jb.Sample(10.0 + 0.5 + 0.1, out)
-    held = [float(x) for x in out]
-    starved = bool(jb.LastSampleStarved)
+    def scenario_interpolation():
+        """Jitter buffer: synthetic arrival times, then live frames through the client."""
+        jb = JitterBuffer(0.1)
+        frames = sent_frames(4)
+        for i, t, f, v in frames:
+            mf = MotionFrame(i, t, f, System.Array[System.Single](v.tolist()))
+            mf.ArrivalTime = 10.0 + t + (0.013 if i % 2 else 0.0)  # jitter on odd frames
+            jb.Add(mf)
+        out = System.Array.CreateInstance(System.Single, len(CHANNELS))
+        samples = []
+        for t in (0.0, 0.01, 0.02, 0.05, 0.06, 0.071, 0.09, 0.1, 0.113):
+            jb.Sample(10.0 + t + 0.1, out)  # offset = 10.0 (the un-jittered arrivals), delay 0.1
+            samples.append({"t": t, "values": [float(x) for x in out], "play": float(jb.LastPlayTime)})
+        jb.Sample(10.0 + 0.5 + 0.1, out)
+        held = [float(x) for x in out]
+        starved = bool(jb.LastSampleStarved)
 
-    server = FixtureServer(stream_script).start()
-    client = client_for(server.port)
-    live_jb = JitterBuffer(0.05)
-    count = [0]
+        server = FixtureServer(stream_script).start()
+        client = client_for(server.port)
+        live_jb = JitterBuffer(0.05)
+        count = [0]
 
-    def feed():
-        ok, fr = client.TryGetFrame(None)
-        while ok:
-            live_jb.Add(fr)
-            count[0] += 1
+        def feed():
             ok, fr = client.TryGetFrame(None)
-        return count[0] >= N_FRAMES
+            while ok:
+                live_jb.Add(fr)
+                count[0] += 1
+                ok, fr = client.TryGetFrame(None)
+            return count[0] >= N_FRAMES
 
-    _wait(feed)
-    live_out = System.Array.CreateInstance(System.Single, len(CHANNELS))
-    live_ok = bool(live_jb.Sample(client.Now, live_out))
-    results["interpolation"] = {"samples": samples, "held_after_end": held, "starved": starved,
-                                "live": {"ok": live_ok, "values": [float(x) for x in live_out]}}  # fmt: skip
-    client.Stop(5.0)
-    server.stop()
+        _wait(feed)
+        live_out = System.Array.CreateInstance(System.Single, len(CHANNELS))
+        live_ok = bool(live_jb.Sample(client.Now, live_out))
+        results["interpolation"] = {"samples": samples, "held_after_end": held, "starved": starved,
+                                    "live": {"ok": live_ok, "values": [float(x) for x in live_out]}}  # fmt: skip
+        client.Stop(5.0)
+        server.stop()
+
+    for name, scenario in [("stream", scenario_stream), ("malformed", scenario_malformed),
+                           ("reordered", scenario_reordered), ("reconnect", scenario_reconnect),
+                           ("token", scenario_token), ("audio", scenario_audio),
+                           ("interpolation", scenario_interpolation)]:  # fmt: skip
+        try:  # one failing scenario must not hide the others: its traceback goes to its test
+            scenario()
+        except Exception:
+            import traceback
+
+            results[name] = {"child_error": traceback.format_exc()}
 
     # 8. the Unity EditMode tests of the core, run by a minimal NUnit runner (reflection)
-    results["nunit"] = _run_nunit(tests_dll) if tests_dll else None
+    try:
+        results["nunit"] = _run_nunit(tests_dll) if tests_dll else None
+    except Exception:
+        import traceback
+
+        results["nunit"] = {"child_error": traceback.format_exc()}
     return results
 
 
