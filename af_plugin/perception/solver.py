@@ -45,7 +45,7 @@ BROW = {  # inner, middle, outer points (upper and lower edge of the brow, avera
     "R": dict(inner=(107, 55), middle=(105, 52), outer=(70, 46)),
     "L": dict(inner=(336, 285), middle=(334, 282), outer=(300, 276)),
 }
-NOSE_BRIDGE, SUBNASALE, CHIN = 168, 2, 152
+SUBNASALE, CHIN = 2, 152
 UPPER_FACE_MIDLINE = (168, 6, 197, 195, 5, 4, 1)  # nose bridge to tip: rigid, on the midline
 CHIN_POINTS = (152, 148, 377, 176, 400, 175, 199, 200)  # averaged: one contour point alone is noisy
 LIP_INNER_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper/lower inner lip, centre and either side
@@ -63,7 +63,7 @@ EYE_WIDE_RATIO = 0.40  # eyeWide = 1 when it rose by 40 %
 LOWER_LID_RISE_M = 0.0025  # eyeSquint: lower lid up 2.5 mm
 BROW_DOWN_M = 0.004
 BROW_UP_M = 0.006
-JAW_DROP_M = 0.030  # jawOpen = 1: chin 30 mm further from the nose bridge
+JAW_DROP_M = 0.030  # jawOpen = 1: chin 30 mm further from the nose
 LIP_GAP_PER_JAW = 1.5  # Face Mesh inner-lip gap per unit of chin drop (HDTF speech: regression 1.2, std ratio 1.8)
 CORNER_UP_M = 0.006  # mouthSmile
 CORNER_DOWN_M = 0.004  # mouthFrown
@@ -85,15 +85,16 @@ seconds of speech (/p b m/), so the neutral is a low percentile (2nd, not the mi
 OPENING_PERCENTILE = 2.0
 
 NOT_ESTIMATED: tuple[str, ...] = (
-    "jawForward", "jawLeft", "jawRight", "mouthLeft", "mouthRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthShrugLower", "mouthShrugUpper",
-    "noseSneerLeft", "noseSneerRight", "tongueOut",
+    "jawForward", "jawLeft", "jawRight", "mouthLeft", "mouthRight", "mouthDimpleLeft", "mouthDimpleRight",
+    "mouthShrugLower", "mouthShrugUpper", "noseSneerLeft", "noseSneerRight", "tongueOut",
 )  # fmt: skip
 """Blendshapes this solver leaves at 0: no reliable geometric cue in Face Mesh landmarks. (Sideways jaw and
 mouth shifts are left out on purpose: Face Mesh's lower face slides sideways with head yaw, r ≈ 0.9 on a
 real clip, which would teach the model a coupling that is not in the face.)"""
 
 
-_REF_EYE_SPAN = float(np.linalg.norm(load_reference()[0][EYE["R"]["outer"]] - load_reference()[0][EYE["L"]["outer"]]))
+_REF_EYE_SPAN = float(np.linalg.norm(np.subtract(*load_reference()[0][[EYE["R"]["outer"], EYE["L"]["outer"]]])))
+"""Outer-eye-corner distance of the reference face (metres): openings are measured as ratios to it."""
 
 
 def _dist(h: np.ndarray, a: int, b: int) -> float:
