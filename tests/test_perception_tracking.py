@@ -266,3 +266,13 @@ def test_docs_list_the_channels_left_at_zero():
     line = next(x for x in doc.split("\n\n") if x.startswith("**Not estimated (always 0):**"))
     listed = {w.strip(" ,.()`\n") for w in line.split(":**")[1].split("(")[0].split(",")}
     assert listed == set(NOT_ESTIMATED)
+
+
+def test_turned_head_mirrored_turns_the_other_way(katie):
+    """A real frame with the head turned ~18° (frame 60) and its mirror image: yaw flips sign, same size."""
+    frame = katie["frames"][60]
+    yaw, pitch, _ = pose_deg(frame)
+    m_yaw, m_pitch, _ = pose_deg(frame[:, ::-1].copy())
+    assert abs(yaw) > 10  # the face is clearly turned in this frame
+    assert np.sign(m_yaw) == -np.sign(yaw) and abs(abs(m_yaw) - abs(yaw)) < 3
+    assert abs(m_pitch - pitch) < 3
