@@ -109,7 +109,6 @@ def test_dpo_raises_preference_margin():
     torch.manual_seed(0)
     torch.set_num_threads(1)
     cfg = NetworkConfig.tiny()
-    cfg.condition.audio_layers, cfg.condition.audio_kernel, cfg.condition.window = 2, 3, 2  # receptive field 8
     net = AvatarForcingNet(cfg)
     o = TrainOptions(stage="dpo", data=None, out=None, batch=16, dpo_pool=32, dpo_beta=1000.0, window=16,
                      progress=False)  # fmt: skip

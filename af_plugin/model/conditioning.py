@@ -5,7 +5,7 @@ granted later, by the DFoT's cross-attention window). Absent inputs are replaced
 never by zeros, per frame — a missing face for three frames is three null motion tokens.
 
 * Shared audio encoder (user and avatar audio): per-frame log-mel (320) → normalise → linear →
-  causal depthwise-separable conv stack (sees ``audio_kernel`` frames per layer, past only).
+  causal dilated conv stack (dilations 1, 2, 4: ~0.6 s of past audio, none of the future).
 * Cross-attention 1: user motion (query) over the user-audio features of frames [t-w, t].
 * Cross-attention 2: avatar audio (query) over the fused user features of frames [t-w, t].
 """
@@ -29,28 +29,31 @@ class ConditionConfig:
     motion_dim: int = NUM_CHANNELS
     cond_dim: int = 128
     n_heads: int = 4
-    audio_layers: int = 2
+    audio_layers: int = 3
     audio_kernel: int = 3
+    audio_dilation: int = 2
+    """Layer i of the audio encoder's causal conv stack has dilation audio_dilation**i (longer memory, same cost)."""
     window: int = 2
     """Past frames each Dual-Motion-Encoder cross-attention sees (besides frame t itself)."""
 
     @property
     def receptive_field(self) -> int:
         """Frames of past input a condition depends on (so a streaming slice knows how much context to keep)."""
-        return self.audio_layers * (self.audio_kernel - 1) + 2 * self.window  # conv stack, then two windows
+        convs = sum((self.audio_kernel - 1) * self.audio_dilation**i for i in range(self.audio_layers))
+        return convs + 2 * self.window  # conv stack, then the two cross-attention windows
 
 
 class CausalConv(nn.Module):
     """Residual causal conv over frames: y_t = x_t + f(x_{t-k+1..t})."""
 
-    def __init__(self, dim: int, kernel: int):
+    def __init__(self, dim: int, kernel: int, dilation: int = 1):
         super().__init__()
-        self.kernel = kernel
-        self.conv = nn.Conv1d(dim, dim, kernel)
+        self.reach = (kernel - 1) * dilation  # frames of past this layer sees
+        self.conv = nn.Conv1d(dim, dim, kernel, dilation=dilation)
         self.ln = nn.LayerNorm(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))  # (B, C, T + k - 1), left padding only
+        y = F.pad(x.transpose(1, 2), (self.reach, 0))  # (B, C, T + reach), left padding only
         return x + self.ln(F.silu(self.conv(y).transpose(1, 2)))
 
 
@@ -62,7 +65,9 @@ class AudioEncoder(nn.Module):
         self.register_buffer("mean", torch.zeros(cfg.audio_dim))
         self.register_buffer("std", torch.ones(cfg.audio_dim))
         self.inp = nn.Linear(cfg.audio_dim, cfg.cond_dim)
-        self.convs = nn.ModuleList(CausalConv(cfg.cond_dim, cfg.audio_kernel) for _ in range(cfg.audio_layers))
+        self.convs = nn.ModuleList(
+            CausalConv(cfg.cond_dim, cfg.audio_kernel, cfg.audio_dilation**i) for i in range(cfg.audio_layers)
+        )
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         x = self.inp((feats - self.mean) / self.std)  # (B, T, C)
