@@ -164,6 +164,7 @@ POSES = {
     ),  # fmt: skip
     "pucker_puff": pose(mouthPucker=1, cheekPuff=0.8, browDownLeft=1, headX=0.03, headZ=0.05),
     "funnel_tongue": pose(mouthFunnel=0.8, jawOpen=0.4, tongueOut=0.8, mouthLeft=0.6, eyeLookUpLeft=1),
+    "beyond_limits": pose(headYaw=1.3, headPitch=-0.9, headRoll=1.0, headX=0.3, headY=-0.2, headZ=0.4, jawOpen=1),
 }
 
 

@@ -69,7 +69,12 @@ class _Projector:
         cv = spec["canvas"]
         head = spec["head"]
         self.rx, self.ry, self.rz = head["rx"], head["ry"], head["rz"]
-        yaw, pitch, roll = ch["headYaw"], ch["headPitch"], ch["headRoll"]
+        # A 2.5-D cartoon head cannot show a profile: angles and shifts are clamped to what it draws well.
+        yaw = float(np.clip(ch["headYaw"], -cv["max_yaw"], cv["max_yaw"]))
+        pitch = float(np.clip(ch["headPitch"], -cv["max_pitch"], cv["max_pitch"]))
+        roll = float(np.clip(ch["headRoll"], -cv["max_roll"], cv["max_roll"]))
+        shift = cv["max_shift_m"]
+        hx, hy = float(np.clip(ch["headX"], -shift, shift)), float(np.clip(ch["headY"], -shift, shift))
         self.yaw, self.pitch, self.roll = yaw, pitch, roll
         cy_, sy_ = math.cos(yaw), math.sin(yaw)
         cp, sp = math.cos(pitch), math.sin(pitch)
@@ -81,14 +86,14 @@ class _Projector:
         self.roll2d = r_roll[:2, :2]
         mpu = cv["metres_per_unit"]
         cam = cv["camera_distance_m"]
-        tz = min(ch["headZ"], 0.5 * cam)
+        tz = float(np.clip(ch["headZ"], -0.5 * cam, 0.15 * cam))
         self.base_scale = min(width, height) * cv["head_scale"]
         self.scale = self.base_scale * cam / (cam - tz)
-        self.cx = width * cv["head_center"][0] + self.base_scale * ch["headX"] / mpu
-        self.cy = height * cv["head_center"][1] - self.base_scale * ch["headY"] / mpu
+        self.cx = width * cv["head_center"][0] + self.base_scale * hx / mpu
+        self.cy = height * cv["head_center"][1] - self.base_scale * hy / mpu
         follow = spec["body"]["follow"]
-        self.body_cx = width * cv["head_center"][0] + follow * self.base_scale * ch["headX"] / mpu
-        self.body_cy = height * cv["head_center"][1] - follow * self.base_scale * ch["headY"] / mpu
+        self.body_cx = width * cv["head_center"][0] + follow * self.base_scale * hx / mpu
+        self.body_cy = height * cv["head_center"][1] - follow * self.base_scale * hy / mpu
         self.persp = cv["perspective_units"]
 
     def surface_z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:

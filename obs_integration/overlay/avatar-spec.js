@@ -34,7 +34,11 @@ window.AF_AVATAR_SPEC = {
   "metres_per_unit": 0.08,
   "camera_distance_m": 0.6,
   "perspective_units": 7.0,
-  "outline_px": 2.5
+  "outline_px": 2.5,
+  "max_yaw": 0.7,
+  "max_pitch": 0.6,
+  "max_roll": 0.8,
+  "max_shift_m": 0.05
  },
  "head": {
   "rx": 1.0,

@@ -53,7 +53,12 @@
   // --- projector (see _Projector) ---
   function projector(spec, ch, width, height) {
     const cv = spec.canvas, head = spec.head;
-    const yaw = ch("headYaw"), pitch = ch("headPitch"), roll = ch("headRoll");
+    // A 2.5-D cartoon head cannot show a profile: angles and shifts are clamped to what it draws well.
+    const yaw = clip(ch("headYaw"), -cv.max_yaw, cv.max_yaw);
+    const pitch = clip(ch("headPitch"), -cv.max_pitch, cv.max_pitch);
+    const roll = clip(ch("headRoll"), -cv.max_roll, cv.max_roll);
+    const hx = clip(ch("headX"), -cv.max_shift_m, cv.max_shift_m);
+    const hy = clip(ch("headY"), -cv.max_shift_m, cv.max_shift_m);
     const cy_ = Math.cos(yaw), sy_ = Math.sin(yaw);
     const cp = Math.cos(pitch), sp = Math.sin(pitch);
     const cr = Math.cos(roll), sr = Math.sin(roll);
@@ -63,17 +68,17 @@
     const mul = (a, b) => a.map((row) => [0, 1, 2].map((j) => row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j]));
     const rot = mul(rroll, mul(rpitch, ryaw));
     const mpu = cv.metres_per_unit, cam = cv.camera_distance_m;
-    const tz = Math.min(ch("headZ"), 0.5 * cam);
+    const tz = clip(ch("headZ"), -0.5 * cam, 0.15 * cam);
     const base = Math.min(width, height) * cv.head_scale;
     const follow = spec.body.follow;
     const pj = {
       rx: head.rx, ry: head.ry, rz: head.rz, yaw, pitch, roll,
       baseScale: base,
       scale: (base * cam) / (cam - tz),
-      cx: width * cv.head_center[0] + (base * ch("headX")) / mpu,
-      cy: height * cv.head_center[1] - (base * ch("headY")) / mpu,
-      bodyCx: width * cv.head_center[0] + (follow * base * ch("headX")) / mpu,
-      bodyCy: height * cv.head_center[1] - (follow * base * ch("headY")) / mpu,
+      cx: width * cv.head_center[0] + (base * hx) / mpu,
+      cy: height * cv.head_center[1] - (base * hy) / mpu,
+      bodyCx: width * cv.head_center[0] + (follow * base * hx) / mpu,
+      bodyCy: height * cv.head_center[1] - (follow * base * hy) / mpu,
       persp: cv.perspective_units,
     };
     pj.surfaceZ = (x, y) => x.map((xv, i) => {
