@@ -44,6 +44,7 @@ _KEYS = {  # property name → (Settings field, kind)
     "session": ("session", "str"),
     "use_local_file": ("use_local_file", "bool"),
     "show_status": ("show_status", "bool"),
+    "frames_mode": ("frames_mode", "bool"),
 }
 
 
@@ -114,6 +115,7 @@ def script_properties():
     obs.obs_properties_add_text(props, "session", "Session", obs.OBS_TEXT_DEFAULT)
     obs.obs_properties_add_bool(props, "use_local_file", "Load the overlay from disk (file://)")
     obs.obs_properties_add_bool(props, "show_status", "Show a badge in the overlay while disconnected")
+    obs.obs_properties_add_bool(props, "frames_mode", "Show the runtime's rendered frames (e.g. portrait photo)")
     obs.obs_properties_add_button(props, "add_source", "Add / update overlay source", on_add_source)
     obs.obs_properties_add_text(props, "status", "Status", obs.OBS_TEXT_INFO)
     obs.obs_properties_add_button(props, "refresh", "Refresh status", on_refresh)

@@ -49,6 +49,9 @@ class Settings:
     use_local_file: bool = False
     """Point the Browser Source at the overlay file on disk instead of the runtime's /overlay/ page."""
     show_status: bool = True
+    frames_mode: bool = False
+    """Show the runtime's rendered frames (its [render] style, e.g. a portrait photo) instead of drawing
+    the stylized avatar from motion; opaque."""
 
 
 @dataclass
@@ -113,6 +116,7 @@ def overlay_url(s: Settings) -> str:
         ("colors", s.colors.strip().replace(" ", "")),
         ("session", s.session.strip() if s.session.strip() != "default" else ""),
         ("status", "" if s.show_status else "0"),
+        ("mode", "frames" if s.frames_mode else ""),
     ]
     q = _query(pairs)
     base = OVERLAY_FILE.as_uri() if s.use_local_file else f"{ep.http_base}/overlay/"

@@ -250,6 +250,53 @@ def test_mouth_opening_shows_in_screenshots_on_a_transparent_page():
     assert d(closed, opened, eyes) < 0.5
 
 
+class FramesServer(ProtocolServer):
+    """Streams rendered JPEG frames (the ``frames`` stream) instead of motion."""
+
+    def __init__(self, jpeg: bytes) -> None:
+        super().__init__()
+        self.jpeg = base64.b64encode(jpeg).decode()
+
+    async def _handler(self, ws) -> None:
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "channels": list(CHANNELS), "session": "default"}))
+        sub = json.loads(await ws.recv())
+        self.subscribes.append(sub)
+        await ws.send(json.dumps({"type": "subscribed", "session": "default", "streams": sub["streams"]}))
+        while True:
+            self.frame += 1
+            await ws.send(json.dumps({"type": "frame", "frame": self.frame, "t": self.frame / 25,
+                                      "jpeg": self.jpeg, "session": "default"}))  # fmt: skip
+            await asyncio.sleep(0.04)
+
+
+@needs_browser
+def test_frames_mode_shows_the_runtimes_rendered_jpegs(shared_data):
+    from af_plugin.render.portrait import PortraitRenderer
+
+    picture = PortraitRenderer(shared_data / "astronaut.png", 256, 256).render(pose(jawOpen=0.6, eyeBlinkLeft=1))
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+
+    async def main():
+        server = FramesServer(jpeg.tobytes())
+        await server.start()
+        try:
+            async with browser_page() as (page, errors):
+                await page.goto(file_url(url=f"ws://127.0.0.1:{server.port}/", mode="frames", size="256"))
+                await page.wait_for_function("window.afOverlay && window.afOverlay.frames > 3", timeout=HANG)
+                assert server.subscribes[0]["streams"] == ["frames"]
+                shown = decode_png((await page.evaluate("window.afOverlay.snapshot()"))["png"])
+                assert not errors, errors
+                return shown
+        finally:
+            await server.stop()
+
+    shown = asyncio.run(main())
+    save("frames_mode", shown)
+    assert shown.shape == (256, 256, 4) and shown[..., 3].min() == 255
+    assert np.abs(shown[..., :3].astype(int) - picture.astype(int)).mean() < 4  # the JPEG, drawn 1:1
+
+
 @needs_browser
 def test_overlay_reconnects_with_back_off_and_shows_status_only_while_disconnected():
     async def main():

@@ -48,6 +48,7 @@ def test_overlay_url_points_at_the_runtime_page_with_settings_in_the_query():
     plain = logic.overlay_url(logic.Settings(runtime_url="wss://example.org:8443", width=640, height=360))
     assert plain == "https://example.org:8443/overlay/?width=640&height=360"
     assert "status" in query(logic.overlay_url(logic.Settings(show_status=False)))
+    assert query(logic.overlay_url(logic.Settings(frames_mode=True)))["mode"] == "frames"
 
 
 def test_local_file_mode_passes_the_websocket_url_and_the_file_exists():

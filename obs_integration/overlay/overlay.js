@@ -27,6 +27,9 @@ function afOverlayMain() {
 
   const size = intParam("size", 512, 64, 4096);
   const state = {
+    // "motion": draw the stylized avatar from motion frames (transparent). "frames": show the runtime's own
+    // rendered JPEG frames (its [render] style, e.g. an animated portrait photo; opaque).
+    mode: params.get("mode") === "frames" ? "frames" : "motion",
     url: withToken(params.get("url") || defaultUrl(), params.get("token")),
     session: params.get("session") || "default",
     width: intParam("width", size, 64, 4096),
@@ -100,16 +103,45 @@ function afOverlayMain() {
   }
   // Draw now and return what was drawn (used by tests; handy in the browser console too).
   state.snapshot = () => {
-    window.AFAvatar.draw(ctx, getter(), state.spec, canvas.width, canvas.height);
+    if (state.mode === "motion") window.AFAvatar.draw(ctx, getter(), state.spec, canvas.width, canvas.height);
     return { frame: state.lastFrame, values: state.lastValues, channels: state.channels, png: canvas.toDataURL("image/png") };
   };
   function frame() {
-    if (dirty && state.spec) {
+    if (dirty && state.spec && state.mode === "motion") {
       dirty = false;
       window.AFAvatar.draw(ctx, getter(), state.spec, canvas.width, canvas.height);
       state.drawn += 1;
     }
     requestAnimationFrame(frame);
+  }
+
+  // Rendered frames: decode the newest JPEG; frames arriving while one decodes replace the waiting one.
+  let decoding = false, waiting = null;
+  function showJpeg(msg) {
+    if (decoding) {
+      waiting = msg;
+      return;
+    }
+    decoding = true;
+    const img = new Image();
+    img.onload = img.onerror = () => {
+      if (img.naturalWidth) {
+        ctx.clearRect(0, 0, canvas.width, canvas.height);
+        const k = Math.min(canvas.width / img.naturalWidth, canvas.height / img.naturalHeight);
+        const w = img.naturalWidth * k, h = img.naturalHeight * k;
+        ctx.drawImage(img, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+        state.lastFrame = msg.frame;
+        state.frames += 1;
+        state.drawn += 1;
+      }
+      decoding = false;
+      if (waiting) {
+        const next = waiting;
+        waiting = null;
+        showJpeg(next);
+      }
+    };
+    img.src = "data:image/jpeg;base64," + msg.jpeg;
   }
 
   // --- connection with back-off ---
@@ -149,7 +181,8 @@ function afOverlayMain() {
       }
       if (msg.type === "hello") {
         state.channels = msg.channels;
-        sock.send(JSON.stringify({ type: "subscribe", streams: ["motion"], format: "json", session: state.session }));
+        const streams = [state.mode === "frames" ? "frames" : "motion"];
+        sock.send(JSON.stringify({ type: "subscribe", streams, format: "json", session: state.session }));
       } else if (msg.type === "subscribed") {
         if (state.attempts > 0 || state.frames > 0) state.reconnects += 1;
         state.connected = true;
@@ -162,6 +195,9 @@ function afOverlayMain() {
         state.lastFrame = msg.frame;
         state.frames += 1;
         dirty = true;
+      } else if (msg.type === "frame") {
+        if (msg.session && msg.session !== state.session) return;
+        showJpeg(msg);
       } else if (msg.type === "error") {
         state.lastError = `${msg.code}: ${msg.message}`;
         setStatus(`avatar: ${state.lastError}`, true);
