@@ -185,3 +185,11 @@ def test_docs_describe_the_packet_and_every_setting():
     fields = {f.name for f in dataclasses.fields(OutputsConfig)}
     documented = set(re.findall(r"`outputs\.(livelink\w*)", doc))
     assert documented == {f for f in fields if f.startswith("livelink")}
+
+
+def test_unresolvable_host_without_open_is_counted_not_raised():
+    sink = LiveLinkSink("no-such-host.invalid:11111")  # send() without open(): resolving fails per send
+    for i in range(3):
+        sink.send(distinct_frame(i))
+    assert sink.errors == 3 and sink.frames_sent == 0
+    assert "resolve" in sink.udp.last_error

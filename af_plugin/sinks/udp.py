@@ -63,24 +63,27 @@ class UdpSender:
 
     def send(self, payload: bytes) -> bool:
         """Send one datagram; False (and counted) when it could not leave this machine."""
-        if self.sock is None:
-            self.open()
-        assert self.sock is not None
         try:
+            if self.sock is None:
+                self.open()  # not opened first: resolve now, and fail like any other send
+            assert self.sock is not None
             self.sock.sendto(payload, self.address)
-        except OSError as exc:  # unreachable network, refused (ICMP), full buffer (BlockingIOError)...
-            self.errors += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            if not self._warned:
-                self._warned = True
-                log.warning(
-                    "%s: cannot send to %s:%d (%s); is the receiver running and the address right? "
-                    "Further errors are counted silently.",
-                    self.what, self.host, self.port, self.last_error,
-                )  # fmt: skip
+        except (OSError, SinkError) as exc:  # unreachable network, refused (ICMP), full buffer, bad host...
+            self._failed(exc)
             return False
         self.packets_sent += 1
         return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if not self._warned:
+            self._warned = True
+            log.warning(
+                "%s: cannot send to %s:%d (%s); is the receiver running and the address right? "
+                "Further errors are counted silently.",
+                self.what, self.host, self.port, self.last_error,
+            )  # fmt: skip
 
     def close(self) -> None:
         if self.sock is not None:
