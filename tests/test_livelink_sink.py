@@ -192,4 +192,4 @@ def test_unresolvable_host_without_open_is_counted_not_raised():
     for i in range(3):
         sink.send(distinct_frame(i))
     assert sink.errors == 3 and sink.frames_sent == 0
-    assert "resolve" in sink.udp.last_error
+    assert "resolve" in sink.udp.last_error  # looked up once, then not again for RESOLVE_RETRY_S

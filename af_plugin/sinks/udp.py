@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 from af_plugin.sinks.base import SinkError
 
 log = logging.getLogger(__name__)
+
+RESOLVE_RETRY_S = 10.0
+"""Seconds between name lookups when a sink that was never opened cannot resolve its host."""
 
 
 def parse_target(target: str | None, default_host: str, default_port: int) -> tuple[str, int]:
@@ -47,6 +51,7 @@ class UdpSender:
         self.errors = 0
         self.last_error: str | None = None
         self._warned = False
+        self._last_resolve = -float("inf")
 
     def open(self) -> None:
         if self.sock is not None:
@@ -64,8 +69,11 @@ class UdpSender:
     def send(self, payload: bytes) -> bool:
         """Send one datagram; False (and counted) when it could not leave this machine."""
         try:
-            if self.sock is None:
-                self.open()  # not opened first: resolve now, and fail like any other send
+            if self.sock is None:  # not opened first: resolve now (at most every RESOLVE_RETRY_S: DNS can block)
+                if time.monotonic() - self._last_resolve < RESOLVE_RETRY_S:
+                    raise SinkError(f"{self.what}: host {self.host!r} did not resolve; retrying later")
+                self._last_resolve = time.monotonic()
+                self.open()
             assert self.sock is not None
             self.sock.sendto(payload, self.address)
         except (OSError, SinkError) as exc:  # unreachable network, refused (ICMP), full buffer, bad host...
