@@ -40,4 +40,22 @@ def make_renderer(render_cfg) -> Renderer:
     raise ConfigError("render.style", f"{style!r} is not a renderer; use 'stylized' or 'portrait'")
 
 
-__all__ = ["Renderer", "make_renderer"]
+def __getattr__(name: str):
+    """``from af_plugin.render import StylizedRenderer, PortraitRenderer, write_video`` without importing
+    OpenCV, SciPy or MediaPipe until one is actually used."""
+    if name == "StylizedRenderer":
+        from af_plugin.render.stylized import StylizedRenderer
+
+        return StylizedRenderer
+    if name == "PortraitRenderer":
+        from af_plugin.render.portrait import PortraitRenderer
+
+        return PortraitRenderer
+    if name == "write_video":
+        from af_plugin.render.video import write_video
+
+        return write_video
+    raise AttributeError(f"module 'af_plugin.render' has no attribute {name!r}")
+
+
+__all__ = ["PortraitRenderer", "Renderer", "StylizedRenderer", "make_renderer", "write_video"]
