@@ -44,7 +44,7 @@ PIVOT = np.array([0.0, -0.1, -0.25])  # rotation centre in face units: behind th
 MAX_YAW_PITCH, MAX_ROLL = 0.5, 0.6  # radians; a 2-D warp of a photo cannot turn further convincingly
 POSE_GAIN = 0.6  # the photo turns by this fraction of the head angle: enough to read, small enough not to tear
 METRES_PER_FACE = 0.2
-MOUTH_COLORS = {"mouth": (52, 16, 20), "teeth": (226, 218, 204), "tongue": (170, 78, 84)}
+MOUTH_COLORS = {"mouth": (48, 14, 18), "teeth": (226, 218, 204), "tongue": (142, 58, 66)}
 
 
 def detect_landmarks(rgb: np.ndarray) -> np.ndarray | None:
@@ -300,12 +300,16 @@ class PortraitRenderer:
         teeth = np.concatenate([upper, (upper - np.outer(teeth_h, up_img))[::-1]])
         low_teeth_h = np.minimum(0.012 * rig.face_px * prof**0.4, np.maximum(gaps - teeth_h, 0))
         low_teeth = np.concatenate([lower, (lower + np.outer(low_teeth_h, up_img))[::-1]])
-        tongue_h = np.minimum(0.03 * rig.face_px * prof, np.maximum(gaps - teeth_h, 0))
+        tongue_h = np.minimum(0.022 * rig.face_px * prof, np.maximum(gaps - teeth_h, 0))
         t_out = tongue_out * 0.1 * rig.face_px * prof
         tongue = np.concatenate([lower + np.outer(tongue_h, up_img), (lower - np.outer(t_out, up_img))[::-1]])
-        layers = [([interior], MOUTH_COLORS["mouth"]), ([teeth], self.teeth_color)]
-        layers.append(([low_teeth], _shade(self.teeth_color, 0.8)))
-        layers.append(([tongue], MOUTH_COLORS["tongue"]))
+        # The interior is also stroked a little wider so no sliver of stretched lip or teeth shows at its rim.
+        rim = max(1, round(0.008 * rig.face_px))
+        layers = [([interior], MOUTH_COLORS["mouth"], rim), ([teeth], self.teeth_color, 0)]
+        layers.append(([low_teeth], _shade(self.teeth_color, 0.8), 0))
+        layers.append(([tongue], MOUTH_COLORS["tongue"], 0))
+        # Degenerate (zero-height) polygons would still leave an anti-aliased hairline: skip them.
+        layers = [layer for layer in layers if abs(cv2.contourArea(layer[0][0].astype(np.float32))) > 0.5]
         _blend_layers(img, layers, max(alpha, tongue_out))
 
 
@@ -320,19 +324,22 @@ def _bbox(polys: list[np.ndarray], img: np.ndarray, pad: int = 4) -> tuple[int, 
     return max(0, x0), max(0, y0), min(img.shape[1], x1), min(img.shape[0], y1)
 
 
-def _blend_layers(img: np.ndarray, layers: list[tuple[list[np.ndarray], tuple]], alpha: float) -> None:
-    """Paint filled polygons (anti-aliased) onto a copy of their bounding box, then blend it in."""
-    if alpha <= 0:
+def _blend_layers(img: np.ndarray, layers: list[tuple[list[np.ndarray], tuple, int]], alpha: float) -> None:
+    """Paint filled (and, width > 0, also stroked) anti-aliased polygons onto a copy of their bounding box,
+    then blend it in."""
+    if alpha <= 0 or not layers:
         return
-    x0, y0, x1, y1 = _bbox([p for polys, _ in layers for p in polys], img)
+    x0, y0, x1, y1 = _bbox([p for polys, _, _ in layers for p in polys], img, pad=4 + max(w for _, _, w in layers))
     if x1 <= x0 or y1 <= y0:
         return
     sub = img[y0:y1, x0:x1]
     over = sub.copy()
     off = np.array([x0, y0])
-    for polys, color in layers:
+    for polys, color, width in layers:
         pts = [np.round((p - off) * _ONE).astype(np.int32) for p in polys]
         cv2.fillPoly(over, pts, color, cv2.LINE_AA, _SHIFT)
+        if width:
+            cv2.polylines(over, pts, True, color, width, cv2.LINE_AA, _SHIFT)
     cv2.addWeighted(over, alpha, sub, 1 - alpha, 0, dst=sub)
 
 
