@@ -129,11 +129,16 @@ def test_motion_values_are_finite_and_within_channel_ranges(conversations):
 
 
 def test_jaw_follows_own_speech_energy_and_rests_in_silence(conversations):
+    from scipy.stats import spearmanr
+
     for _cid, a, b, ma, mb, tl in conversations:
-        for party, x, clip in (("a", a, ma), ("b", b, mb)):
+        for party, x, clip, other in (("a", a, ma, mb), ("b", b, mb, ma)):
             jaw = clip.channel("jawOpen")
+            # energy of the *recorded* channel (noise, reverb, phone line, crosstalk): rank correlation,
+            # since the phone line's soft clipping compresses loudness
             energy = envelope(x).reshape(-1, 4).mean(axis=1)
-            assert np.corrcoef(jaw, energy)[0, 1] > 0.4
+            own = spearmanr(jaw, energy).statistic
+            assert own > 0.5 and own > spearmanr(other.channel("jawOpen"), energy).statistic + 0.5
             silent = ~speech_mask(tl, party, tl["frames"], margin_s=0.15)
             assert silent.sum() > 25 and jaw[silent].max() < 0.05
             assert jaw[speech_mask(tl, party, tl["frames"])].max() > 0.2
@@ -270,11 +275,13 @@ def test_pitch_track_finds_the_fundamental():
 def test_lips_close_on_bilabials_and_round_on_rounded_vowels():
     """One real utterance through the rules: mouthClose peaks in m/b/p, mouthPucker in u/w, jaw in a."""
     from af_plugin.training.behaviour import BehaviourRules, draw_persona, synthesize_motion
-    from af_plugin.training.synth_speech import random_voice, synthesize
+    from af_plugin.training.synth_speech import EspeakSession, random_voice, synthesize
     from af_plugin.training.timeline import Placed, Plan, mix_clean
 
     rng = np.random.default_rng(1)
-    utt = synthesize("Bob, my mum may buy a map. Who knew you would move?", random_voice("en", rng))
+    text = "Bob, my mum may buy a map. Who knew you would move?"
+    with EspeakSession.start() as session:
+        utt = synthesize(text, random_voice("en", rng), session=session)
     frames = int(np.ceil((utt.duration + 1.0) * FPS))
     plan = Plan(placed=[Placed("a", 0.5, utt, "speech", 0)], pauses=[], turns=[{"speaker": "a", "start": 0.5,
                 "end": 0.5 + utt.duration}], duration=frames / FPS, frames=frames)  # fmt: skip
@@ -310,3 +317,18 @@ def test_docs_manifest_example_matches_a_real_manifest(corpus):
     for key in ("generator", "timeline", "acoustics", "behaviour", "speech"):
         assert key in m["rules"] and f'"{key}"' in block
     assert conv_keys - {"a", "b"} <= set(m["conversations"][0])  # "a"/"b" are the parties inside voices etc.
+
+
+def test_fallback_without_the_library_estimates_phoneme_timing(tmp_path):
+    """The espeak-ng command path (no libespeak-ng helper): still speech, phonemes spread over the audio."""
+    from af_plugin.training.synth_speech import random_voice, synthesize
+
+    utt = synthesize("Maybe we should book a boat for Monday?", random_voice("en", np.random.default_rng(2)), True)
+    assert utt.duration > 1.0 and np.abs(utt.audio).max() > 0.1
+    starts = [s for _, s, _, _ in utt.phonemes]
+    assert starts == sorted(starts) and starts[0] < 0.1 and utt.phonemes[-1][2] > 0.8 * utt.duration
+    assert any(stressed for *_, stressed in utt.phonemes)
+    rules = dataclasses.replace(short_rules(), exact_phoneme_timing=False)
+    manifest = synth_corpus(tmp_path / "c", hours=0.005, seed=4, heldout_fraction=0.0, rules=rules)
+    assert manifest["conversations"][0]["phoneme_timing"] == "estimated"
+    assert "nominal weight" in manifest["rules"]["speech"]["phoneme_timing"]

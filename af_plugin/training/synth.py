@@ -19,7 +19,7 @@ from af_plugin.errors import AFError
 from af_plugin.training import shards
 from af_plugin.training.behaviour import BehaviourRules, draw_persona, draw_smiles, synthesize_motion
 from af_plugin.training.synth_acoustics import AcousticRules, draw_channel, render_channel, to_pcm16
-from af_plugin.training.synth_speech import Utterance, random_voice, synthesize
+from af_plugin.training.synth_speech import EspeakSession, Utterance, random_voice, synthesize
 from af_plugin.training.timeline import PARTIES, TimelineRules, mix_clean, other, plan_conversation
 
 GENERATOR = "af_plugin.training.synth/1"
@@ -30,14 +30,17 @@ class SynthRules:
     timeline: TimelineRules = field(default_factory=TimelineRules)
     acoustics: AcousticRules = field(default_factory=AcousticRules)
     behaviour: BehaviourRules = field(default_factory=BehaviourRules)
+    exact_phoneme_timing: bool = True  # libespeak-ng helper process; False (or no library): espeak-ng -x
 
     def to_dict(self) -> dict:
         return {"generator": GENERATOR, "timeline": self.timeline.to_dict(),
                 "acoustics": self.acoustics.to_dict(), "behaviour": self.behaviour.to_dict(),
-                "speech": {"engine": "espeak-ng (subprocess)", "phoneme_timing":
-                           "espeak -x mnemonics laid over the active 10 ms hops by nominal weight",
-                           "rate_wpm": [135, 205], "pitch": [25, 75], "amplitude": [80, 160],
-                           "word_gap_10ms": [0, 2]}}  # fmt: skip
+                "speech": {"engine": "espeak-ng", "phoneme_timing":
+                           "libespeak-ng phoneme events (one helper process per conversation)"
+                           if self.exact_phoneme_timing else
+                           "espeak-ng -x mnemonics laid over the active 10 ms hops by nominal weight",
+                           "rate_wpm": [135, 205], "pitch": [25, 75], "pitch_range": [30, 90],
+                           "amplitude": [80, 160], "word_gap_10ms": [0, 2]}}  # fmt: skip
 
 
 def conversation_id(index: int) -> str:
@@ -76,14 +79,19 @@ def synth_conversation(index: int, seed: int, target_seconds: float, rules: Synt
     if voices["a"].voice == voices["b"].voice:  # two different people
         voices["b"] = random_voice(language, rng)
     cache: dict[tuple[str, str, bool], Utterance] = {}
+    session = EspeakSession.start() if rules.exact_phoneme_timing else None
 
     def speak(party: str, text: str, question: bool) -> Utterance:
         key = (party, text, question)
         if key not in cache:
-            cache[key] = synthesize(text, voices[party], question)
+            cache[key] = synthesize(text, voices[party], question, session)
         return cache[key]
 
-    plan = plan_conversation(rules.timeline, rng, language, speak, target_seconds)
+    try:
+        plan = plan_conversation(rules.timeline, rng, language, speak, target_seconds)
+    finally:
+        if session is not None:
+            session.close()
     clean = {p: mix_clean(plan, p) for p in PARTIES}
     channels = {p: draw_channel(rules.acoustics, rng) for p in PARTIES}
     audio = {p: to_pcm16(render_channel(clean[p], clean[other(p)], channels[p], rng)) for p in PARTIES}
@@ -101,6 +109,7 @@ def synth_conversation(index: int, seed: int, target_seconds: float, rules: Synt
         "voices": {p: voices[p].to_dict() for p in PARTIES},
         "channels": channels,
         "personas": personas,
+        "phoneme_timing": "espeak events" if session is not None else "estimated",
         "turns": len(plan.turns),
         "backchannels": len(timeline["backchannels"]),
     }

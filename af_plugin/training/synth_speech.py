@@ -1,16 +1,25 @@
-"""Real speech from espeak-ng (run as a subprocess) plus a phoneme track aligned to the audio.
+"""Real speech from espeak-ng plus a phoneme track aligned to the audio.
 
-espeak-ng prints its phoneme mnemonics with ``-x`` but no timing for its own voices (``--pho`` only works
-with MBROLA voices). We therefore time the phonemes ourselves: each phoneme gets a nominal weight (vowels
-long, stops short) and the sequence is laid over the *active* (non-silent) part of the utterance, so the
-internal pauses espeak makes at commas get no phonemes. Jaw motion is driven by the audio envelope, so a
-phoneme placed a few tens of milliseconds off only shifts the lip *shape*, never the opening itself.
+Two ways to run espeak-ng, both separate processes:
+
+* **with timing** (default): a helper process (synth_espeak_server.py, one per conversation) drives
+  libespeak-ng, whose synthesis callback reports the sample at which every phoneme starts — exact lip
+  timing. One fresh helper per conversation keeps the output a function of the seed alone.
+* **fallback**, when the library cannot be loaded: the ``espeak-ng`` command (``-x -w``) per utterance.
+  It prints phoneme mnemonics but no timing for its own voices (``--pho`` works only with MBROLA voices), so
+  the phonemes are laid over the *active* (non-silent) 10 ms hops by nominal weight; measured against the
+  library's events this is off by ~55 ms (median) and ~200 ms (90th percentile).
+
+Either way the jaw is driven by the audio envelope, so timing only affects lip *shapes*.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +56,7 @@ class Voice:
     voice: str  # espeak-ng voice name + variant, e.g. "en-us+f3"
     rate_wpm: int  # -s
     pitch: int  # -p 0..99
+    pitch_range: int  # intonation range 0..99 (library only: the 1.51 command line has no option for it)
     amplitude: int  # -a 0..200
     word_gap: int  # -g, in 10 ms units
     female: bool
@@ -65,6 +75,7 @@ def random_voice(language: str, rng: np.random.Generator) -> Voice:
         voice=f"{base}+{variants[int(rng.integers(len(variants)))]}",
         rate_wpm=int(rng.integers(135, 205)),
         pitch=int(rng.integers(25, 75)),
+        pitch_range=int(rng.integers(30, 90)),
         amplitude=int(rng.integers(80, 160)),
         word_gap=int(rng.integers(0, 3)),
         female=female,
@@ -94,32 +105,115 @@ def espeak_path() -> str:
     return path
 
 
-def synthesize(text: str, voice: Voice, question: bool = False) -> Utterance:
-    """Speak ``text`` with ``voice``; returns trimmed 16 kHz audio and its timed phonemes."""
+class EspeakSession:
+    """One libespeak-ng helper process (see module docstring); use one per conversation, as a context
+    manager. ``EspeakSession.start()`` returns None when the library cannot be loaded."""
+
+    def __init__(self, proc: subprocess.Popen, rate: int):
+        self.proc, self.rate = proc, rate
+
+    @classmethod
+    def start(cls) -> EspeakSession | None:
+        server = Path(__file__).with_name("synth_espeak_server.py")
+        try:
+            proc = subprocess.Popen([sys.executable, str(server)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except OSError:
+            return None
+        hello = json.loads(proc.stdout.readline() or b'{"ok": false}')
+        if not hello.get("ok"):
+            proc.stdin.close()
+            proc.wait()
+            return None
+        return cls(proc, int(hello["rate"]))
+
+    def speak(self, text: str, voice: Voice) -> tuple[np.ndarray, list[tuple[str, int]], str]:
+        """(int16 audio at self.rate, [(phoneme, start sample)], phoneme mnemonics with stress marks)."""
+        req = {"text": text, "voice": voice.voice, "rate": voice.rate_wpm, "pitch": voice.pitch,
+               "range": voice.pitch_range, "amplitude": voice.amplitude, "gap": voice.word_gap}  # fmt: skip
+        try:
+            self.proc.stdin.write(json.dumps(req).encode() + b"\n")
+            self.proc.stdin.flush()
+            header = json.loads(self.proc.stdout.readline())
+            audio = np.frombuffer(self.proc.stdout.read(2 * header["samples"]), dtype="<i2")
+        except (OSError, ValueError, KeyError) as e:
+            raise SpeechSynthError(f"the espeak-ng helper process failed ({e})") from None
+        return audio, [(str(p), int(k)) for p, k in header["events"]], header["phonemes"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> EspeakSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def synthesize(text: str, voice: Voice, question: bool = False, session: EspeakSession | None = None) -> Utterance:
+    """Speak ``text`` with ``voice``; returns trimmed 16 kHz audio and its timed phonemes (exact with a
+    session, estimated without)."""
+    if session is not None:
+        pcm, events, phoneme_text = session.speak(text, voice)
+        raw, rate = pcm.astype(np.float32) / 32768.0, session.rate
+    else:
+        raw, rate, phoneme_text = _synthesize_cli(text, voice)
+        events = None
+    audio = resample_poly(raw, SAMPLE_RATE, rate).astype(np.float32) if rate != SAMPLE_RATE else raw
+    audio, offset = _trim(audio)
+    symbols = parse_phonemes(phoneme_text)
+    if events:
+        phonemes = timed_phonemes(events, symbols, rate, len(raw), offset, len(audio) / SAMPLE_RATE)
+    else:
+        phonemes = align_phonemes(symbols, audio)
+    return Utterance(text=text, audio=audio, phonemes=phonemes, question=question)
+
+
+def _synthesize_cli(text: str, voice: Voice) -> tuple[np.ndarray, int, str]:
     with tempfile.TemporaryDirectory(prefix="af_espeak_") as tmp:
         wav = Path(tmp) / "u.wav"
         cmd = [espeak_path(), "-v", voice.voice, "-s", str(voice.rate_wpm), "-p", str(voice.pitch),
-               "-a", str(voice.amplitude), "-g", str(voice.word_gap),
-               "-x", "-w", str(wav), "--", text]  # fmt: skip
+               "-a", str(voice.amplitude), "-g", str(voice.word_gap), "-x", "-w", str(wav), "--", text]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         if proc.returncode != 0 or not wav.exists():
             raise SpeechSynthError(f"espeak-ng failed for {voice.voice!r}: {proc.stderr.strip()[:200]}")
         raw, rate = sf.read(wav, dtype="float32")
     if raw.ndim > 1:
         raw = raw.mean(axis=1)
-    audio = resample_poly(raw, SAMPLE_RATE, rate).astype(np.float32) if rate != SAMPLE_RATE else raw
-    audio = _trim(audio)
-    symbols = parse_phonemes(proc.stdout)
-    return Utterance(text=text, audio=audio, phonemes=align_phonemes(symbols, audio), question=question)
+    return raw, int(rate), proc.stdout
 
 
-def _trim(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
-    """Cut leading/trailing silence espeak adds, keeping 20 ms on each side."""
+def timed_phonemes(
+    events: list[tuple[str, int]], symbols: list[tuple[str, bool]], rate: int, n_raw: int, offset: float,
+    duration: float,
+) -> list[tuple[str, float, float, bool]]:  # fmt: skip
+    """Library phoneme events → (symbol, start, end, stressed) in seconds of the trimmed audio. Stress
+    comes from the mnemonic text (``'`` marks), matched to the events by symbol sequence."""
+    starts = [k / rate - offset for _, k in events] + [n_raw / rate - offset]
+    names = ["_" if p.startswith("_") else p for p, _ in events]
+    stressed = [False] * len(names)
+    matcher = difflib.SequenceMatcher(a=names, b=[s for s, _ in symbols], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for i in range(block.size):
+            stressed[block.a + i] = symbols[block.b + i][1]
+    out = []
+    for i, name in enumerate(names):
+        s, e = max(0.0, starts[i]), min(duration, starts[i + 1])
+        if e > s and not (name == "_" and out and out[-1][0] == "_"):
+            out.append((name, float(s), float(e), stressed[i]))
+    return out
+
+
+def _trim(audio: np.ndarray, threshold: float = 1e-3) -> tuple[np.ndarray, float]:
+    """Cut leading/trailing silence espeak adds, keeping 20 ms on each side; returns (audio, seconds cut
+    from the start)."""
     loud = np.flatnonzero(np.abs(audio) > threshold)
     if len(loud) == 0:
-        return audio[:ENVELOPE_HOP]
+        return audio[:ENVELOPE_HOP], 0.0
     pad = SAMPLE_RATE // 50
-    return np.ascontiguousarray(audio[max(0, loud[0] - pad) : loud[-1] + pad])
+    start = max(0, loud[0] - pad)
+    return np.ascontiguousarray(audio[start : loud[-1] + pad]), start / SAMPLE_RATE
 
 
 # --- phonemes -------------------------------------------------------------------------------------------
