@@ -166,10 +166,9 @@ class PortraitRenderer:
         for side in ("Left", "Right"):
             crease = lm[list(EYE_CREASE[side])]
             upper = lm[list(EYE_UPPER[side])]
-            # Skin just above the lid crease (the lid itself when it is open); the brighter half of the
-            # samples, so brow hairs and crease shadows do not darken it.
+            # Skin just above the lid crease (the lid itself when it is open).
             pts = np.concatenate([crease + k * (crease - upper) for k in (0.2, 0.4)])
-            self.lid_color[side] = self._bright_median(pts, radius=max(1, int(self.rig.face_px * 0.01)))
+            self.lid_color[side] = self._median_color(pts, radius=max(1, int(self.rig.face_px * 0.01)))
             eye = np.concatenate([upper, lm[list(EYE_LOWER[side])]])
             x0, y0 = np.floor(eye.min(0)).astype(int)
             x1, y1 = np.ceil(eye.max(0)).astype(int) + 1
@@ -187,14 +186,18 @@ class PortraitRenderer:
                 bright = inside[np.argsort(inside.sum(axis=1))[-max(3, len(inside) // 4) :]]
                 self.teeth_color = tuple(int(c) for c in np.median(bright, axis=0))
 
-    def _bright_median(self, pts: np.ndarray, radius: int) -> tuple[int, int, int]:
+    def _median_color(self, pts: np.ndarray, radius: int, percentile: float = 65) -> tuple[int, int, int]:
+        """The colour at ``percentile`` of brightness among patches around ``pts`` (a bit above the median:
+        the sampled skin sits in the eye socket's shade, the lid it paints catches more light)."""
         samples = []
         for x, y in np.round(pts).astype(int):
             patch = self.photo[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
             samples.append(patch.reshape(-1, 3))
         allp = np.concatenate(samples)
-        bright = allp[np.argsort(allp.astype(int).sum(axis=1))[len(allp) // 2 :]]
-        return tuple(int(c) for c in np.median(bright, axis=0))
+        order = np.argsort(allp.astype(int).sum(axis=1))
+        k = int(round(percentile / 100 * (len(order) - 1)))
+        near = allp[order[max(0, k - len(order) // 10) : k + len(order) // 10 + 1]]
+        return tuple(int(c) for c in np.median(near, axis=0))
 
     # --- per frame --------------------------------------------------------------------------------------
 
@@ -272,10 +275,11 @@ class PortraitRenderer:
             top = rest[idx] + 0.3 * (crease - rest[idx])
             lid = np.concatenate([top, upper_now[::-1]])
             eye_w = float(np.linalg.norm(new[outer] - new[inner]))
-            lid_alpha = 0.9 * float(np.clip((blink - 0.2) / 0.6, 0, 1))
+            lid_alpha = 0.65 * float(np.clip((blink - 0.35) / 0.5, 0, 1))
             # The lid's lower edge gets a wide stroke too: it covers the sliver of squeezed eye under it.
-            _blend(img, [lid], self.lid_color[side], lid_alpha, stroke=max(1, round(eye_w / 10)), feather=0.8)
-            lash_alpha = 0.6 * float(np.clip((blink - 0.5) / 0.5, 0, 1))
+            _blend(img, [lid], self.lid_color[side], lid_alpha, stroke=max(1, round(eye_w / 10)),
+                   feather=max(0.8, eye_w / 40))  # fmt: skip
+            lash_alpha = 0.45 * float(np.clip((blink - 0.6) / 0.4, 0, 1))
             _blend(img, [upper_now], self.lash_color[side], lash_alpha, stroke=1, fill=False)
 
     def _paint_mouth(self, img: np.ndarray, v: np.ndarray, new: np.ndarray) -> None:

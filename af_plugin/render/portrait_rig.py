@@ -118,6 +118,22 @@ def build_rig(landmarks_px: np.ndarray) -> Rig:
         add(f"eyeSquint{side}", lower, -0.35 * gap)
         add(f"eyeSquint{side}", upper, 0.1 * gap)
         add(f"cheekSquint{side}", lower, -0.15 * gap)
+        # The iris points lie inside the opening: they move with the lids in proportion to where they sit
+        # (t = 0 on the lower lid, 1 on the upper), so closing lids squeeze the iris instead of folding
+        # the mesh over it.
+        iris = list(IRIS[side])
+        order = np.argsort(xy[list(upper), 0])
+        ix = xy[iris, 0]
+        y_up = np.interp(ix, xy[list(upper), 0][order], xy[list(upper), 1][order])
+        y_lo = np.interp(ix, xy[list(upper), 0][order], xy[list(lower), 1][order])
+        g = np.maximum(y_up - y_lo, 1e-6)  # local y points up: the opening's height at each iris point
+        t = np.clip((xy[iris, 1] - y_lo) / g, 0.0, 1.0)
+        down = np.zeros((len(iris), 2))
+        down[:, 1] = -g
+        add(f"eyeBlink{side}", iris, down * t[:, None])
+        add(f"eyeWide{side}", iris, -0.35 * down * t[:, None])
+        add(f"eyeSquint{side}", iris, -down * (0.35 * (1 - t) - 0.1 * t)[:, None])
+        add(f"cheekSquint{side}", iris, -0.15 * down * (1 - t)[:, None])
         outer, inner = EYE_CORNERS[side]
         eye_w = float(np.linalg.norm(xy[outer] - xy[inner]))
         eye_h = float(np.abs(gap[:, 1]).max())
