@@ -40,7 +40,7 @@ def run(hours: float, workers: int) -> dict:
 
 
 def espeak_share(n: int = 20) -> float:
-    """Seconds of espeak-ng (subprocess incl. start-up) per second of speech it produced."""
+    """Seconds of the espeak-ng command (incl. process start-up) per second of speech it produced."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -64,7 +64,7 @@ def main() -> int:
         print(f"workers={r['workers']}: {r['corpus_hours']:.3f} h in {r['wall_s']:.1f} s "
               f"→ {r['wall_s_per_corpus_hour']:.0f} s per corpus hour, {r['megabytes_per_corpus_hour']:.0f} MB/h")  # fmt: skip
     print(f"speed-up with {args.workers} workers: {one['wall_s'] / many['wall_s']:.2f}x (same corpus, same run)")
-    print(f"espeak-ng: {espeak:.3f} s per second of speech")
+    print(f"espeak-ng command: {espeak:.3f} s per second of speech")
     result = {"benchmark": "data_synth", "runs": [one, many], "speedup": round(one["wall_s"] / many["wall_s"], 2),
               "espeak_s_per_speech_s": round(espeak, 4), "machine": machine_info()}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
