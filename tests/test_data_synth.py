@@ -239,6 +239,10 @@ def test_cli_synth_and_sample(tmp_path):
     assert main(["data", "synth", "--out", str(tmp_path / "c"), "--hours", "0.005", "--seed", "3"]) == 0
     assert shards.read_manifest(tmp_path / "c")["conversations"]
     assert main(["data", "synth", "--out", str(tmp_path / "c"), "--hours", "-1"]) == 2
+    stamp = (tmp_path / "c" / "conv_00000" / "a.wav").stat().st_mtime_ns
+    assert main(["data", "synth", "--out", str(tmp_path / "c"), "--hours", "0.005", "--seed", "3"]) == 0
+    assert (tmp_path / "c" / "conv_00000" / "a.wav").stat().st_mtime_ns == stamp  # resumed, not remade
+    assert main(["data", "info", str(tmp_path / "c")]) == 0
     assert main(["data", "sample", "--out", str(tmp_path / "s"), "--seconds", "12"]) == 0
     names = sorted(p.name for p in (tmp_path / "s").iterdir())
     assert names == ["a.flac", "a.npz", "b.flac", "b.npz", "timeline.json"]
@@ -332,3 +336,20 @@ def test_fallback_without_the_library_estimates_phoneme_timing(tmp_path):
     manifest = synth_corpus(tmp_path / "c", hours=0.005, seed=4, heldout_fraction=0.0, rules=rules)
     assert manifest["conversations"][0]["phoneme_timing"] == "estimated"
     assert "nominal weight" in manifest["rules"]["speech"]["phoneme_timing"]
+
+
+def test_listener_mirrors_the_other_partys_smile_with_a_lag(conversations):
+    rises = []
+    for _cid, _a, _b, ma, mb, tl in conversations:
+        for party, clip in (("a", ma), ("b", mb)):
+            smile = clip.channel("mouthSmileLeft") + clip.channel("mouthSmileRight")
+            for ev in tl["behaviour"][party]["smiles"]:
+                if ev["mirrored"]:
+                    i = int(ev["start"] * FPS)
+                    if i + 15 < len(smile):
+                        rises.append(smile[i + 15] - smile[max(0, i - 10)])
+                    other = [s for s in tl["behaviour"]["b" if party == "a" else "a"]["smiles"] if not s["mirrored"]]
+                    assert any(0.29 <= ev["start"] - s["start"] <= 0.91 for s in other)
+    if not rises:
+        pytest.skip("no mirrored smile in this small corpus")
+    assert np.mean(rises) > 0.1

@@ -116,15 +116,25 @@ def synth_conversation(index: int, seed: int, target_seconds: float, rules: Synt
     return {"audio": audio, "motion": motion, "timeline": timeline, "entry": entry, "frames": plan.frames}
 
 
+def rules_fingerprint(rules: SynthRules) -> str:
+    """Short hash of every rule parameter: a resumed run only reuses conversations made by the same rules."""
+    import hashlib
+    import json
+
+    return hashlib.sha1(json.dumps(rules.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
 def _make_one(job: tuple) -> dict:
     out, index, seed, target, split, rules = job
     conv_id = conversation_id(index)
+    fingerprint = rules_fingerprint(rules)
     if shards.is_done(out, conv_id):
         done = shards.read_done(out, conv_id)
-        if done.get("seed") == seed and done.get("split") == split:
-            return done
+        if done.get("seed") == seed and done.get("split") == split and done.get("rules_sha1") == fingerprint:
+            return done  # resume: made earlier by the same seed and rules
     conv = synth_conversation(index, seed, target, rules)
-    entry = {**conv["entry"], "split": split, "source": "synthetic", "seed": seed, "index": index}
+    entry = {**conv["entry"], "split": split, "source": "synthetic", "seed": seed, "index": index,
+             "rules_sha1": fingerprint}  # fmt: skip
     shards.write_conversation(out, conv_id, conv["audio"], conv["motion"], conv["timeline"], entry)
     return shards.read_done(out, conv_id)
 
