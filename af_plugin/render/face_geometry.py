@@ -205,15 +205,7 @@ def build_scene(values: np.ndarray, spec: dict, width: int, height: int) -> list
     )
     stroke(collar, "shirt_line", 2.0)
 
-    # --- ears ---
-    ears = spec["ears"]
-    for s in (1.0, -1.0):
-        ex, ey = _ellipse(s * ears["x"], ears["y"], ears["rx"], ears["ry"], 20)
-        pts = pj.project(ex, ey, np.full_like(ex, ears["z"]))
-        fill(pts, "skin")
-        stroke(pts, "skin_line", 2.0, closed=True)
-
-    # --- head outline with jaw, cheeks and chin ---
+    # --- head outline with jaw, cheeks and chin (computed here: the chin's shadow on the neck needs it) ---
     sinp, cosp = np.sin(phi), np.cos(phi)
     lower = np.maximum(0.0, -sinp)
     hx = w_eff * cosp * (1.0 - head["jaw_narrow"] * lower**1.5)
@@ -222,6 +214,21 @@ def build_scene(values: np.ndarray, spec: dict, width: int, height: int) -> list
     hy = h_eff * sinp - head["jaw_drop"] * ch["jawOpen"] * (1.0 - ch["mouthClose"]) * lower**2
     hx = hx + (jaw_dx + 0.08 * (ch["jawLeft"] - ch["jawRight"])) * lower**2
     outline = pj.flat(hx, hy)
+
+    # --- the chin's shadow on the neck: the outline moved down, squeezed into the neck's width ---
+    shadow = outline + np.array([0.0, body["chin_shadow"] * pj.scale])
+    neck_l, neck_r = pj.body(np.array([-nw, nw]), np.zeros(2))[:, 0]
+    shadow[:, 0] = np.clip(shadow[:, 0], neck_l, neck_r)
+    fill(shadow, "neck_shadow")
+
+    # --- ears ---
+    ears = spec["ears"]
+    for s in (1.0, -1.0):
+        ex, ey = _ellipse(s * ears["x"], ears["y"], ears["rx"], ears["ry"], 20)
+        pts = pj.project(ex, ey, np.full_like(ex, ears["z"]))
+        fill(pts, "skin")
+        stroke(pts, "skin_line", 2.0, closed=True)
+
     fill(outline, "skin")
     stroke(outline, "skin_line", spec["canvas"]["outline_px"], closed=True)
 

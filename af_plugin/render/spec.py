@@ -33,6 +33,7 @@ DEFAULT_SPEC: dict[str, Any] = {
         "hair_shine": "#6b4a84",
         "shirt": "#3f74d6",
         "shirt_line": "#2d56a3",
+        "neck_shadow": "#dfab86",
         "eye_white": "#fbfbff",
         "iris": "#3a86c8",
         "pupil": "#14161c",
@@ -76,6 +77,7 @@ DEFAULT_SPEC: dict[str, Any] = {
         "shoulder_top": -1.55,
         "bottom": -2.6,
         "follow": 0.25,
+        "chin_shadow": 0.13,
     },
     "ears": {"x": 0.98, "y": 0.02, "z": -0.15, "rx": 0.17, "ry": 0.27},
     "hair": {

@@ -11,6 +11,7 @@ window.AF_AVATAR_SPEC = {
   "hair_shine": "#6b4a84",
   "shirt": "#3f74d6",
   "shirt_line": "#2d56a3",
+  "neck_shadow": "#dfab86",
   "eye_white": "#fbfbff",
   "iris": "#3a86c8",
   "pupil": "#14161c",
@@ -56,7 +57,8 @@ window.AF_AVATAR_SPEC = {
   "shoulder_w": 2.1,
   "shoulder_top": -1.55,
   "bottom": -2.6,
-  "follow": 0.25
+  "follow": 0.25,
+  "chin_shadow": 0.13
  },
  "ears": {
   "x": 0.98,

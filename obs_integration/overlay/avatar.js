@@ -156,16 +156,7 @@
     fill(collar.concat(pj.body([nw * 1.05, -nw * 1.05], [body.shoulder_top + 0.2, body.shoulder_top + 0.2])), "skin");
     stroke(collar, "shirt_line", 2.0);
 
-    // ears
-    const ears = spec.ears;
-    for (const s of [1, -1]) {
-      const [ex, ey] = ellipse(s * ears.x, ears.y, ears.rx, ears.ry, 20);
-      const pts = pj.project(ex, ey, ex.map(() => ears.z));
-      fill(pts, "skin");
-      stroke(pts, "skin_line", 2.0, true);
-    }
-
-    // head outline
+    // head outline (computed here: the chin's shadow on the neck needs it)
     const jaw = ch("jawOpen") * (1 - ch("mouthClose"));
     const hx = [], hy = [];
     phi.forEach((p) => {
@@ -180,6 +171,20 @@
       hy.push(y);
     });
     const outline = pj.flat(hx, hy);
+
+    // the chin's shadow on the neck: the outline moved down, squeezed into the neck's width
+    const [[neckL], [neckR]] = pj.body([-nw, nw], [0, 0]);
+    fill(outline.map(([x, y]) => [clip(x, neckL, neckR), y + body.chin_shadow * pj.scale]), "neck_shadow");
+
+    // ears
+    const ears = spec.ears;
+    for (const s of [1, -1]) {
+      const [ex, ey] = ellipse(s * ears.x, ears.y, ears.rx, ears.ry, 20);
+      const pts = pj.project(ex, ey, ex.map(() => ears.z));
+      fill(pts, "skin");
+      stroke(pts, "skin_line", 2.0, true);
+    }
+
     fill(outline, "skin");
     stroke(outline, "skin_line", spec.canvas.outline_px, true);
 
