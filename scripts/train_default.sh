@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/af_default}
 AF=${AF:-.venv/bin/af}
 PY=${PY:-.venv/bin/python}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}  # 2 oversubscribes a shared 2-core CPU (measured 5-10x slower); use 2+ on a free machine
 GEN_MINUTES=${GEN_MINUTES:-24}
 DPO_MINUTES=${DPO_MINUTES:-4}
 mkdir -p "$WORK"

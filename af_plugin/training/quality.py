@@ -3,8 +3,9 @@
     python -m af_plugin.training.quality --checkpoint CKPT [--data CORPUS] [--out quality.json]
 
 * **Talking** (avatar audio only, real speech): does the mouth open when the voice speaks and rest in
-  pauses? ROC AUC of per-frame mouth opening (jawOpen) for speech vs silence frames, labels from
-  perception's voice_activity (> 0.5). Target >= 0.9.
+  pauses? ROC AUC of mouth opening (jawOpen, 200 ms mean) for speech vs silence frames; labels from
+  perception's voice_activity (> 0.5) and from level (within 20 dB of loud speech), which also marks the short
+  pauses between phrases. Target >= 0.9.
 * **Lip sync** on the real talking-head video: Pearson r of generated jawOpen vs the jawOpen tracked from
   the real speaker (perception's face tracker).
 * **Listening** (user audio only, avatar silent): head + expression activity while the user speaks vs while
@@ -65,20 +66,37 @@ def pause_onsets(speech: np.ndarray, min_speech: int = 12, min_pause: int = 8) -
     return out
 
 
+def energy_speech(audio: np.ndarray, below_loud_db: float = 20.0) -> np.ndarray:
+    """Per-frame speech labels from level: within ``below_loud_db`` of the clip's loud speech (95th pct).
+
+    Catches the short pauses between phrases that a VAD (tuned to bridge them) labels as speech."""
+    from af_plugin.evaluation.metrics import speech_energy
+
+    e = speech_energy(audio)
+    return e > np.percentile(e, 95) - below_loud_db
+
+
 def talking(gen, audio_path: Path, seed: int = 0) -> dict:
+    """Mouth opening (jawOpen averaged over 200 ms: within speech the jaw also closes for m/b/p) vs speech."""
     from af_plugin.model.streaming import generate_offline
     from af_plugin.perception.audio import load_audio
     from af_plugin.perception.features import logmel_frames, voice_activity
 
     audio = load_audio(audio_path)
-    vad = voice_activity(audio)
     clip = generate_offline(gen, avatar_audio=logmel_frames(audio), seed=seed)
-    n = min(len(clip), len(vad))
-    jaw, speech = clip.values[:n, JAW], vad[:n] > 0.5
-    return {"source": audio_path.name, "frames": int(n), "speech_fraction": round(float(speech.mean()), 3),
-            "mouth_auc": round(roc_auc(jaw, speech), 4),
-            "jaw_mean_speech": round(float(jaw[speech].mean()), 4) if speech.any() else None,
-            "jaw_mean_silence": round(float(jaw[~speech].mean()), 4) if (~speech).any() else None}  # fmt: skip
+    vad, level = voice_activity(audio) > 0.5, energy_speech(audio)
+    n = min(len(clip), len(vad), len(level))
+    jaw = clip.values[:n, JAW]
+    mouth = smooth(jaw, 5)
+    out = {"source": audio_path.name, "frames": int(n)}
+    for name, lab in (("vad", vad[:n]), ("energy", level[:n])):
+        out[f"{name}_speech_fraction"] = round(float(lab.mean()), 3)
+        out[f"mouth_auc_{name}"] = round(roc_auc(mouth, lab), 4)
+        out[f"mouth_auc_{name}_per_frame"] = round(roc_auc(jaw, lab), 4)
+        if lab.any() and (~lab).any():
+            out[f"jaw_mean_speech_{name}"] = round(float(jaw[lab].mean()), 4)
+            out[f"jaw_mean_silence_{name}"] = round(float(jaw[~lab].mean()), 4)
+    return out
 
 
 def listening(gen, user_audio: np.ndarray, seed: int = 0, name: str = "") -> dict:

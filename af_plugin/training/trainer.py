@@ -322,6 +322,8 @@ def train(o: TrainOptions) -> dict:
         bar.set_postfix(
             loss=f"{np.mean(history[-20:]):.4f}", sps=f"{rate:.2f}", **{k: f"{v:.3g}" for k, v in logs.items()}
         )
+        if budget:  # under a time budget the ETA is the budget's end: estimate the steps it will allow
+            bar.total = max(step + 1, min(o.steps, int(start + rate * budget)))
         bar.update()
         if (step + 1) % o.save_every == 0 and step + 1 < o.steps:
             if ema is not None:
