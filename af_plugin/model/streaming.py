@@ -476,7 +476,7 @@ def _motion_values(motion) -> np.ndarray | None:
     if isinstance(motion, (str, Path)):
         p = Path(motion)
         if p.suffix.lower() in (".mp4", ".mov", ".mkv", ".avi", ".webm"):
-            from af_plugin.perception.tracker import track_video
+            from af_plugin.perception.tracking import track_video
 
             motion = track_video(p)
         else:
