@@ -135,3 +135,31 @@ def test_channel_groups():
     assert len(M.expression(np.zeros((1, NUM_CHANNELS)))[0]) == 52
     assert len(M.pose(np.zeros((1, NUM_CHANNELS)))[0]) == 6
     assert len(M.motion_features(np.zeros((1, NUM_CHANNELS)))[0]) == 58
+
+
+def test_pooled_moments_match_the_concatenation():
+    from af_plugin.evaluation.runner import _Moments
+
+    seqs = [_smooth_random(50 + 10 * i, 3, i) for i in range(4)]
+    mu, cov = _Moments(seqs).gaussian(np.array([0, 2, 2]))
+    pooled = np.concatenate([seqs[0], seqs[2], seqs[2]])
+    assert mu == pytest.approx(pooled.mean(axis=0))
+    assert cov == pytest.approx(np.cov(pooled, rowvar=False))
+
+
+def test_bootstrap_intervals():
+    from af_plugin.evaluation.runner import Reference, bootstrap_intervals, score
+
+    rng = np.random.default_rng(0)
+    real = [rng.random((60, NUM_CHANNELS)) for _ in range(4)]
+    user = [rng.random((60, NUM_CHANNELS)) for _ in range(4)]
+    energy = [rng.random(60) for _ in range(4)]
+    ref = Reference.build(real, user, energy, sid_clusters=5)
+    # the real motion itself: rPCC and FD are 0 whichever conversations are drawn
+    ci = bootstrap_intervals(real, ref, resamples=50)
+    assert ci["rpcc_exp"] == [0.0, 0.0] and ci["fd"] == pytest.approx([0.0, 0.0], abs=1e-9)
+    # something else: each interval brackets the full-set value of per-conversation means
+    gen = [r[::-1].copy() for r in real]
+    s, ci = score(gen, ref), bootstrap_intervals(gen, ref, resamples=200)
+    for key in ("sid", "var", "lipsync_r"):
+        assert ci[key][0] <= s[key] <= ci[key][1], key

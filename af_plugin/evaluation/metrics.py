@@ -180,9 +180,13 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     b = np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"feature sets must be (N, C) with the same C, got {a.shape} and {b.shape}")
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     cov_a = np.atleast_2d(np.cov(a, rowvar=False)) if len(a) > 1 else np.zeros((a.shape[1],) * 2)
     cov_b = np.atleast_2d(np.cov(b, rowvar=False)) if len(b) > 1 else np.zeros((b.shape[1],) * 2)
+    return frechet_from_stats(a.mean(axis=0), cov_a, b.mean(axis=0), cov_b)
+
+
+def frechet_from_stats(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray) -> float:
+    """Fréchet distance of two Gaussians given by mean and covariance."""
     # Tr((Σa Σb)^½) = Σ √λ of the symmetric PSD matrix Σa^½ Σb Σa^½: stable for singular covariances
     # (channels that never move), unlike a general sqrtm of Σa Σb.
     w, v = scipy.linalg.eigh(cov_a)

@@ -81,6 +81,10 @@ def markdown_report(result: Mapping) -> str:
         out += [f"## {ds['name']} ({ds['conversations']} conversations, {ds['seconds']:.0f} s held out)", ""]
         if ds["scores"]:
             out += [markdown_table(ds["scores"], ds.get("descriptions")), ""]
+            ci = ds["scores"].get("model", {}).get("ci95")
+            if ci:
+                spans = ", ".join(f"{label.split(' ')[0]} {_fmt(ci[k][0])}–{_fmt(ci[k][1])}" for k, label in COLUMNS)
+                out += [f"95 % bootstrap intervals of the model's figures over conversations: {spans}.", ""]
     hd = result.get("hdtf")
     if hd:
         out += [
@@ -171,7 +175,12 @@ def plot_scores(scores: Mapping[str, Mapping[str, float]], path: str | Path) -> 
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
     for ax, (key, label) in zip(axes.ravel(), COLUMNS):
         vals = [scores[n].get(key) or 0.0 for n in names]
-        ax.bar(range(len(names)), vals, color=["tab:red" if n == "model" else "tab:blue" for n in names])
+        cis = [scores[n].get("ci95", {}).get(key) for n in names]
+        yerr = None
+        if all(cis):  # 95 % bootstrap intervals over conversations as error bars
+            yerr = np.array([[max(v - c[0], 0.0), max(c[1] - v, 0.0)] for v, c in zip(vals, cis)]).T
+        colors = ["tab:red" if n == "model" else "tab:blue" for n in names]
+        ax.bar(range(len(names)), vals, color=colors, yerr=yerr, capsize=3, ecolor="0.3")
         if "real" in scores and key in ("sid", "var", "lipsync_r"):
             ax.axhline(scores["real"][key], color="black", ls="--", lw=1, label="real avatar")
             ax.legend(fontsize=7)

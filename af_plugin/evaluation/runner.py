@@ -86,6 +86,50 @@ def score(generated: Sequence[np.ndarray], ref: Reference) -> dict[str, float]:
     }
 
 
+class _Moments:
+    """Per-conversation count, sum and sum of outer products of frames: pooled mean/cov of any subset."""
+
+    def __init__(self, seqs: Sequence[np.ndarray]):
+        x = [np.asarray(q, np.float64) for q in seqs]
+        self.n = np.array([len(q) for q in x], np.float64)
+        self.s = np.stack([q.sum(axis=0) for q in x])
+        self.ss = np.stack([q.T @ q for q in x])
+
+    def gaussian(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.n[idx].sum()
+        mu = self.s[idx].sum(axis=0) / n
+        cov = (self.ss[idx].sum(axis=0) - n * np.outer(mu, mu)) / max(n - 1, 1)
+        return mu, cov
+
+
+def bootstrap_intervals(
+    generated: Sequence[np.ndarray], ref: Reference, *, resamples: int = 200, seed: int = 0
+) -> dict[str, list[float]]:
+    """95 % percentile intervals of the headline metrics when the conversations are resampled with
+    replacement: how much the figures depend on which conversations were held out."""
+    k = len(generated)
+    pcc_e = np.array([M.pcc(M.expression(g), M.expression(u)) for g, u in zip(generated, ref.user)])
+    pcc_e_real = np.array([M.pcc(M.expression(r), M.expression(u)) for r, u in zip(ref.real, ref.user)])
+    pcc_p = np.array([M.pcc(M.pose(g), M.pose(u)) for g, u in zip(generated, ref.user)])
+    pcc_p_real = np.array([M.pcc(M.pose(r), M.pose(u)) for r, u in zip(ref.real, ref.user)])
+    feats = [M.motion_features(g) for g in generated]
+    sid_k = np.array([M.shannon_entropy(ref.codebook.histogram(f)) for f in feats])
+    var_k = np.array([M.total_variance(f) for f in feats])
+    lip_k = np.array([M.lipsync_r(g, e) for g, e in zip(generated, ref.energy)])
+    gen_m, real_m = _Moments(feats), _Moments([M.motion_features(r) for r in ref.real])
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {key: [] for key in METRIC_KEYS}
+    for _ in range(resamples):
+        i = rng.integers(0, k, k)
+        draws["rpcc_exp"].append(abs(pcc_e[i].mean() - pcc_e_real[i].mean()))
+        draws["rpcc_pose"].append(abs(pcc_p[i].mean() - pcc_p_real[i].mean()))
+        draws["sid"].append(sid_k[i].mean())
+        draws["var"].append(var_k[i].mean())
+        draws["lipsync_r"].append(lip_k[i].mean())
+        draws["fd"].append(M.frechet_from_stats(*gen_m.gaussian(i), *real_m.gaussian(i)))
+    return {key: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for key, v in draws.items()}
+
+
 @dataclass
 class EvalRun:
     """Scores and generated motion of every method on one set of conversations."""
@@ -131,5 +175,7 @@ def evaluate(
         run.seconds[method.name] = time.perf_counter() - t0
         run.outputs[method.name] = outs
         run.scores[method.name] = score(outs, ref)
+        if len(convs) > 1:
+            run.scores[method.name]["ci95"] = bootstrap_intervals(outs, ref, seed=seed)
         run.descriptions[method.name] = method.description
     return run
