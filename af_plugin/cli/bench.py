@@ -10,6 +10,7 @@ from pathlib import Path
 DEFAULT_VIDEO = "../shared/data/hdtf_katiehill_25fps.mp4"
 DEFAULT_VOICE = "../shared/data/hdtf_radio31_16k.wav"
 DEFAULT_USER_VOICE = DEFAULT_VIDEO  # its audio track
+DEFAULT_PORTRAIT = "../shared/data/astronaut.png"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--video", default=DEFAULT_VIDEO, help="video for the tracker ('' skips it)")
     p.add_argument("--voice", default=DEFAULT_VOICE, help="avatar speech for the latency runs ('' = synthetic)")
     p.add_argument("--user-voice", default=DEFAULT_USER_VOICE, help="user speech (audio or video file)")
+    p.add_argument("--portrait", default=DEFAULT_PORTRAIT, help="photo for the portrait renderer ('' skips it)")
     p.add_argument("--out", default="benchmarks/results", metavar="DIR", help="where the JSON goes ('' writes none)")
     p.add_argument("--tag", help="file name stem (default bench, or bench_quick with --quick)")
     p.add_argument("--quick", action="store_true", help="few blocks and frames: a smoke run")
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         video=args.video if args.video and Path(args.video).is_file() else None,
         voice=args.voice if args.voice and Path(args.voice).is_file() else None,
         user_voice=args.user_voice if args.user_voice and Path(args.user_voice).is_file() else None,
+        portrait=args.portrait if args.portrait and Path(args.portrait).is_file() else None,
     )
 
     def progress(msg: str) -> None:
@@ -96,7 +99,13 @@ def summary_lines(r: dict) -> list[str]:
         f"generator: {f(r['generator_ms_per_block'], ' ms')} per block, real-time factor {f(r['rtf'], '', 3)}",
         f"KV cache vs recompute: {f(r['kv_cache_speedup'], '×', 2)}",
         "batched sessions: " + ", ".join(f"{n} → {f(v, ' fps', 0)}" for n, v in (r["sessions_fps"] or {}).items()),
-        f"renderer: {f(r['render_fps'], ' fps', 0)}; tracker: {f(r['tracker_fps'], ' fps', 1)}",
+        f"renderer: {f(r['render_fps'], ' fps', 0)} stylized"
+        + (
+            f", {f(r['render']['portrait_512'], ' fps', 0)} portrait"
+            if (r.get("render") or {}).get("portrait_512")
+            else ""
+        )
+        + f"; tracker: {f(r['tracker_fps'], ' fps', 1)}",
     ]
     for b, lat in (r.get("latency_by_block") or {}).items():
         lines.append(f"  block {b}: latency p50 {f(lat['p50'], ' ms')}, p95 {f(lat['p95'], ' ms')}")

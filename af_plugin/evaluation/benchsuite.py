@@ -24,6 +24,7 @@ class BenchSettings:
     video: str | None = None
     voice: str | None = None
     user_voice: str | None = None
+    portrait: str | None = None
     latency_block_sizes: tuple[int, ...] = (1, 2, 5, 10)
 
 
@@ -118,7 +119,12 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
         from af_plugin.config import RenderConfig
         from af_plugin.render import make_renderer
 
-        return {"stylized_512": B.render_fps(make_renderer(RenderConfig()), frames=10 if quick else 100)}
+        frames = 10 if quick else 100
+        out = {"stylized_512": B.render_fps(make_renderer(RenderConfig()), frames=frames)}
+        if settings.portrait and not quick:
+            cfg = RenderConfig(style="portrait", portrait=settings.portrait)
+            out["portrait_512"] = B.render_fps(make_renderer(cfg), frames=frames)
+        return out
 
     renders = _try("renderer", _render, errors, say)
 
