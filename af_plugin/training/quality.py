@@ -130,15 +130,68 @@ def listening(gen, user_audio: np.ndarray, seed: int = 0, name: str = "") -> dic
     return out
 
 
-def heldout_listening(gen, data: Path, max_conversations: int = 4, seed: int = 0) -> list[dict]:
+def _mask(intervals, n: int, shift: float = 0.0, length: float | None = None) -> np.ndarray:
+    m = np.zeros(n, bool)
+    for a, b in intervals:
+        a = a + shift
+        b = a + length if length is not None else b
+        m[max(0, int(round(a * FPS))) : max(0, int(round(b * FPS)))] = True
+    return m
+
+
+def timeline_masks(tl: dict, n: int, user: str, avatar: str) -> dict[str, np.ndarray]:
+    """Frame masks from a corpus timeline: who speaks, and the second after the user's within-turn pauses."""
+
+    def speech(party):
+        iv = [(u["start"], u["end"]) for t in tl["turns"] if t["speaker"] == party for u in t["utterances"]]
+        return iv + [(b["start"], b["end"]) for b in tl["backchannels"] if b["speaker"] == party]
+
+    pauses = [(p["start"], p["end"]) for p in tl["pauses"] if p["speaker"] == user]
+    return {"user_speaks": _mask(speech(user), n), "avatar_speaks": _mask(speech(avatar), n),
+            "after_pause": _mask(pauses, n, shift=0.2, length=0.8)}  # fmt: skip
+
+
+def listening_stats(values: np.ndarray, m: dict[str, np.ndarray]) -> dict:
+    """On frames where the avatar is silent: head/expression activity while the user speaks vs not, and
+    head-pitch (nod) activity in [0.2, 1.0] s after the user's within-turn pauses vs during user speech."""
+    head, expr = smooth(head_activity(values)), smooth(expression_activity(values))
+    pitch = smooth(np.abs(np.r_[0.0, np.diff(values[:, CHANNEL_INDEX["headPitch"]])]))
+    quiet = ~m["avatar_speaks"]
+    talk, silent = quiet & m["user_speaks"] & ~m["after_pause"], quiet & ~m["user_speaks"] & ~m["after_pause"]
+    after = quiet & m["after_pause"]
+
+    def ratio(x, a, b):
+        return float(x[a].mean() / max(x[b].mean(), 1e-9)) if a.any() and b.any() else float("nan")
+
+    return {"head_speech_over_silence": ratio(head, talk, silent), "expr_speech_over_silence": ratio(expr, talk, silent),
+            "nod_after_pause_over_during_speech": ratio(pitch, after, talk)}  # fmt: skip
+
+
+def heldout_listening(gen, data: Path, max_conversations: int = 4, seed: int = 0) -> dict:
+    """Held-out synthetic conversations (never trained on), party a as the avatar, b as the user.
+
+    Three motions are scored on the same frames: generated from the user's audio alone (avatar audio
+    absent), generated from both parties' audio (a real conversation), and the corpus' own rule motion of a
+    (the reference the model learns from)."""
+    from af_plugin.model.streaming import generate_offline
+    from af_plugin.perception.features import logmel_frames
     from af_plugin.training import shards
 
     manifest = shards.read_manifest(data)
-    out = []
-    for cid in shards.conversation_ids(manifest, "heldout")[:max_conversations]:
-        a_audio, b_audio, _, _, _ = shards.load_conversation(data, cid)
-        # the avatar (party a) only listens: feed party b's microphone as the user and nothing as the avatar
-        out.append(listening(gen, b_audio, seed=seed, name=f"{cid} (party b as user)"))
+    rows: dict[str, list[dict]] = {"user_audio_only": [], "both_audio": [], "reference_rule_motion": []}
+    ids = shards.conversation_ids(manifest, "heldout")[:max_conversations]
+    for cid in ids:
+        a_audio, b_audio, a_mot, _, tl = shards.load_conversation(data, cid)
+        fa, fb = logmel_frames(a_audio), logmel_frames(b_audio)
+        n = len(a_mot)
+        m = timeline_masks(tl, n, user="b", avatar="a")
+        user_only = generate_offline(gen, user_audio=fb, seed=seed).values[:n]
+        both = generate_offline(gen, avatar_audio=fa, user_audio=fb, seed=seed).values[:n]
+        for key, v in (("user_audio_only", user_only), ("both_audio", both), ("reference_rule_motion", a_mot.values)):
+            rows[key].append(listening_stats(v, m))
+    out: dict = {"conversations": ids}
+    for key, r in rows.items():
+        out[key] = {k: round(float(np.nanmean([x[k] for x in r])), 3) for k in r[0]}
     return out
 
 
