@@ -83,7 +83,9 @@ class RecorderSink(Sink):
                         self._write_motion(target, take)
                     self.written.append(target)
                 except Exception as e:  # noqa: BLE001 - write the other files; report this one
-                    log.error("recording %s failed: %s", target, e)
+                    kept = _salvage(target) if isinstance(e, OSError) else None
+                    log.error("recording %s failed: %s%s", target, e,
+                              f"; kept the first {kept} bytes (whole frames only)" if kept else "")  # fmt: skip
 
     @staticmethod
     def _write_motion(path: Path, take: _Take) -> None:
@@ -111,6 +113,32 @@ class RecorderSink(Sink):
             silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
             audio = np.concatenate([silence if a is None else np.asarray(a, np.float32) for a in take.audio])
         write_video(path, (renderer.render(v) for v in take.values), FPS, audio=audio)
+
+
+def _salvage(path: Path) -> int | None:
+    """After a failed write (disk full, file-size limit), cut a partial .csv/.jsonl/.afm back to its last whole
+    frame so what was written stays readable; other formats cannot be cut and are removed. Returns bytes kept."""
+    from af_plugin.motion.codecs.afm import FRAME_BYTES, HEADER
+
+    try:
+        size = path.stat().st_size
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".jsonl"):
+            with path.open("rb") as f:
+                data = f.read()
+            keep = data.rfind(b"\n") + 1
+        elif suffix == ".afm":
+            keep = HEADER.size + (size - HEADER.size) // FRAME_BYTES * FRAME_BYTES if size >= HEADER.size else 0
+        else:
+            keep = 0
+        if keep <= 0 or (suffix == ".csv" and data.count(b"\n") < 2):
+            path.unlink()
+            return None
+        with path.open("r+b") as f:
+            f.truncate(keep)
+        return keep
+    except OSError:
+        return None
 
 
 register_sink("recorder", RecorderSink)
