@@ -274,8 +274,9 @@ class MotionWatcher:
                     else:
                         continue
                 self.arrivals.append(time.perf_counter())
-        except ConnectionClosed as e:
-            self.closed_code = e.rcvd.code if e.rcvd else None
+        except ConnectionClosed:
+            pass
+        self.closed_code = self.ws.close_code  # iteration ends quietly on a normal close (1000/1001)
 
     def wait_frames(self, n: int) -> None:
         """Block until ``n`` more frames arrived (hang guard only)."""
