@@ -150,6 +150,7 @@ async def run_app(app: App, *, duration: float | None = None, stop_when_finished
 
     cfg = app.cfg
     loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, app.engine.warmup)
     if cfg.outputs.ws and app.server is None:
         server = WebSocketServer(app.engine, host=cfg.server.host, port=cfg.server.port, token=cfg.server.token,
                                  allowed_origins=cfg.server.allowed_origins,

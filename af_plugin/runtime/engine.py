@@ -31,6 +31,8 @@ from af_plugin.sinks.base import MotionFrame, Sink
 log = logging.getLogger(__name__)
 
 PERIOD = 1.0 / FPS
+MAX_CATCH_UP = 2 * FPS
+"""Ticks the clock replays after a stall; beyond this (seconds of suspension) it skips ahead instead."""
 
 
 class TooManySessions(AFError):
@@ -84,7 +86,8 @@ class Engine:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.ticks = 0
-        self.late_ticks = 0
+        self.late_ticks = 0  # ticks that ran late and were caught up
+        self.skipped_ticks = 0  # ticks skipped after a stall longer than MAX_CATCH_UP
         self.steps = 0
         self.sink_errors: dict[str, int] = {}
         self.error: BaseException | None = None
@@ -184,25 +187,41 @@ class Engine:
         self._stop = asyncio.Event()
         self._stopping = False
         max_ticks = None if duration is None else int(round(duration * FPS))
-        next_tick = time.perf_counter()
+        t0 = time.perf_counter() - self.ticks * PERIOD  # tick n is due at t0 + n * PERIOD
         finished_reported = False
         try:
             while not self._stop.is_set():
                 if self.error is not None:
                     raise self.error
-                for sess in list(self.sessions.values()):
-                    if sess.flushed:
+                n = 1
+                if self.realtime:
+                    n = int((time.perf_counter() - t0) / PERIOD) + 1 - self.ticks
+                    if n < 1:  # woke a hair early
+                        await asyncio.sleep(max(0.0, t0 + self.ticks * PERIOD - time.perf_counter()))
                         continue
-                    sess.tick()
-                    if sess.finished:
-                        sess.flush_tail() if stop_when_finished else sess.mark_end()
-                self.ticks += 1
+                    if n > MAX_CATCH_UP:  # stalled for seconds (suspend, overload): don't replay the past
+                        self.skipped_ticks += n - 1
+                        t0 += (n - 1) * PERIOD
+                        n = 1
+                    elif n > 1:
+                        self.late_ticks += n - 1
+                    if max_ticks is not None:
+                        n = min(n, max_ticks - self.ticks)
+                # Missed ticks are caught up, so every input keeps pace with the wall clock.
+                for _ in range(n):
+                    for sess in list(self.sessions.values()):
+                        if sess.flushed:
+                            continue
+                        sess.tick()
+                        if sess.finished:
+                            sess.flush_tail() if stop_when_finished else sess.mark_end()
+                    self.ticks += 1
                 self._start_job()
                 if not self.realtime:
                     while self._job is not None:
                         await asyncio.shield(self._job)
                         await asyncio.sleep(0)
-                self._playout()
+                self._playout(n)
                 if max_ticks is not None and self.ticks >= max_ticks:
                     break
                 with_inputs = [s for s in self.sessions.values() if s.has_inputs]
@@ -213,15 +232,7 @@ class Engine:
                     if stop_when_finished:
                         break
                 if self.realtime:
-                    next_tick += PERIOD
-                    delay = next_tick - time.perf_counter()
-                    if delay < -5 * PERIOD:  # far behind (suspended machine, overloaded CPU): resync, don't burst
-                        self.late_ticks += 1
-                        next_tick = time.perf_counter()
-                        delay = 0.0
-                    elif delay < 0:
-                        self.late_ticks += 1
-                    await asyncio.sleep(max(0.0, delay))
+                    await asyncio.sleep(max(0.0, t0 + self.ticks * PERIOD - time.perf_counter()))
                 else:
                     await asyncio.sleep(0)
             self._stopping = True  # no new generation jobs from here on
@@ -236,6 +247,23 @@ class Engine:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def warmup(self) -> None:
+        """Generate one throwaway block, so first-call costs (lazy init, allocations) never stall the live clock."""
+        import scipy.signal  # noqa: F401 - first imports on the live path would stall the clock
+
+        from af_plugin.perception.features import StreamingLogMel, VoiceActivity
+
+        silence = np.zeros(4 * 640, np.float32)
+        feats = StreamingLogMel().push(silence)
+        VoiceActivity(self.vad_backend).push(silence)
+        sess = self.gen.open_session(seed=0, session_id="__warmup__")
+        try:
+            n = self.gen.block_size + self.gen.lookahead
+            sess.push(avatar_audio=np.repeat(feats[:1], n, axis=0), frames=n)
+            self.gen.step([sess])
+        finally:
+            self.gen.close_session(sess)
 
     # --- generation (worker thread) ---------------------------------------------------------------------
     def _start_job(self) -> None:
@@ -293,20 +321,30 @@ class Engine:
             w.session.playout.extend(w.session.frames_from_block(out, done))
         if not self.pace:
             self._playout(flush=True)
+        else:  # a block that lands between ticks starts playing now if this tick has emitted nothing yet
+            for sess in self.sessions.values():
+                if sess.playout and sess.last_emit_tick < self.ticks:
+                    self._emit(sess, sess.playout.popleft())
         if any(s.ready_to_generate() or s.pending for s in self.sessions.values()):
             self._start_job()
 
     # --- output -----------------------------------------------------------------------------------------
-    def _playout(self, flush: bool = False) -> None:
+    def _playout(self, ticks: int = 1, flush: bool = False) -> None:
+        """Emit what is due: one frame per session per tick (``ticks`` when catching up); a backlog beyond one
+        block is emitted at once rather than let latency grow."""
         for sess in self.sessions.values():
             q = sess.playout
-            n = len(q) if (flush or not self.pace) else min(len(q), 1 + max(0, len(q) - self.gen.block_size))
+            if flush or not self.pace:
+                n = len(q)
+            else:
+                n = min(len(q), ticks) + max(0, len(q) - ticks - self.gen.block_size)
             for _ in range(n):
                 self._emit(sess, q.popleft())
 
     def _emit(self, sess: AvatarSession, frame: MotionFrame) -> None:
         frame.stamps["emitted"] = time.perf_counter()
         sess.record_emitted(frame)
+        sess.last_emit_tick = self.ticks
         for sink in self.sinks:
             try:
                 sink.send(frame)

@@ -64,6 +64,7 @@ class AvatarSession:
         self.flushed = False  # after flush_tail, frames at or beyond end_index are padding (not emitted)
         self.emitted = 0
         self.last_emitted_index = -1
+        self.last_emit_tick = -1  # engine tick of the last emitted frame (one frame per tick when paced)
         self.stats = LatencyStats()
         self.created = time.perf_counter()
 

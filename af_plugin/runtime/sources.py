@@ -31,11 +31,11 @@ class StreamResampler:
     """
 
     def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE) -> None:
-        from scipy.signal import butter, sosfilt_zi
-
         self.rate_in, self.rate_out = int(rate_in), int(rate_out)
         self._sos = None
         if self.rate_in > self.rate_out:
+            from scipy.signal import butter, sosfilt_zi  # imported only when needed: it takes a while
+
             self._sos = butter(8, 0.45 * self.rate_out, fs=self.rate_in, output="sos")
             self._zi = sosfilt_zi(self._sos) * 0.0
         self._prev = np.zeros(0, np.float32)  # the last input sample of the previous chunk
