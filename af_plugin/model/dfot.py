@@ -24,8 +24,9 @@ Design decisions (see docs/model.md for the long form):
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -52,12 +53,20 @@ class DFoTConfig:
 
 
 # --- rotary position embedding ------------------------------------------------------------------------
-def rope(x: torch.Tensor, pos: torch.Tensor, base: float) -> torch.Tensor:
-    """Rotate (..., T, hd) by positions pos (T,) (float, any sign). Computed on the fly: no table to overflow."""
-    hd = x.shape[-1]
-    inv_freq = base ** (-torch.arange(0, hd, 2, device=x.device, dtype=torch.float32) / hd)  # (hd/2,)
-    ang = pos.to(torch.float32)[:, None] * inv_freq[None, :]  # (T, hd/2)
-    cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+@functools.lru_cache(maxsize=64)
+def _rope_angles(lo: int, hi: int, hd: int, base: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin of relative positions lo..hi-1. Keyed by the (small, bounded) relative range, never by
+    session time, so this memo stays a handful of entries however long a session runs."""
+    inv_freq = base ** (-torch.arange(0, hd, 2, device=device, dtype=torch.float32) / hd)  # (hd/2,)
+    ang = torch.arange(lo, hi, device=device, dtype=torch.float32)[:, None] * inv_freq[None, :]  # (T, hd/2)
+    return ang.cos(), ang.sin()
+
+
+def rope(x: torch.Tensor, lo: int, base: float) -> torch.Tensor:
+    """Rotate (..., T, hd) by the positions lo, lo+1, ..., lo+T-1 (any sign): relative, so no table overflows."""
+    T, hd = x.shape[-2], x.shape[-1]
+    cos, sin = _rope_angles(lo, lo + T, hd, base, x.device)
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
     return out.flatten(-2)
@@ -74,6 +83,8 @@ class LayerCache:
     k: torch.Tensor
     v: torch.Tensor
     valid: torch.Tensor
+    k_rot: torch.Tensor | None = field(default=None, repr=False)
+    """k rotated to positions -M..-1, filled on first use: every denoising step of a block reuses it."""
 
 
 class SelfAttention(nn.Module):
@@ -88,17 +99,18 @@ class SelfAttention(nn.Module):
         H = self.n_heads
         q, k, v = self.qkv(x).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # each (B, H, T, hd)
         k_new, v_new = k, v  # unrotated: what a KV cache stores
+        q, k = rope(q, 0, self.base), rope(k, 0, self.base)  # chunk frames at positions 0..T-1
         qpos = torch.arange(T, device=x.device)
         if cache is not None and cache.k.shape[2] > 0:
             M = cache.k.shape[2]
-            k = torch.cat([cache.k, k], dim=2)  # (B, H, M+T, hd)
+            if cache.k_rot is None:
+                cache.k_rot = rope(cache.k, -M, self.base)  # history at positions -M..-1
+            k = torch.cat([cache.k_rot, k], dim=2)  # (B, H, M+T, hd)
             v = torch.cat([cache.v, v], dim=2)
             kpos = torch.arange(-M, T, device=x.device)
             kvalid = torch.cat([cache.valid, torch.ones(B, T, dtype=torch.bool, device=x.device)], dim=1)
         else:
             kpos, kvalid = qpos, None
-        q = rope(q, qpos, self.base)
-        k = rope(k, kpos, self.base)
         rel = qpos[:, None] - kpos[None, :]  # (T, M+T) query - key
         allow = (rel >= 0) & (rel <= self.context)  # frame-causal sliding window
         mask = allow[None, None] if kvalid is None else allow[None, None] & kvalid[:, None, None, :]
