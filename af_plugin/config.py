@@ -65,6 +65,8 @@ class ServerConfig:
     """A client whose queue stays full this long is disconnected (close code 1008)."""
     send_buffer_bytes: int = field(default=256 * 1024, metadata=_range(0, 64 << 20))
     """Kernel send buffer per client (0: OS default); bounds how stale frames in flight can get."""
+    session_idle_s: float = field(default=60.0, metadata=_range(0.1, 86400.0))
+    """A session a client created is closed after this long with no subscriber, audio or control."""
 
 
 @dataclass

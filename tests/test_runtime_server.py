@@ -475,3 +475,42 @@ def test_abusive_client_is_closed_with_a_reason_and_others_keep_streaming():
             assert frames == list(range(frames[0], frames[0] + 5))
 
     run(main())
+
+
+def test_frames_stream_carries_rendered_jpegs():
+    import cv2
+
+    async def main():
+        cfg = config(**{"render.width": 160, "render.height": 128})
+        async with serving(cfg) as app, websockets.connect(url(app)) as ws:
+            hello = await recv_json(ws, "hello")
+            if "frames" not in hello["streams_available"]:
+                pytest.skip("no renderer in this install")
+            await ws.send(json.dumps({"type": "subscribe", "streams": ["frames"]}))
+            got = [await recv_json(ws, "frame") for _ in range(5)]
+            assert [g["frame"] for g in got] == sorted({g["frame"] for g in got})
+            image = cv2.imdecode(np.frombuffer(base64.b64decode(got[-1]["jpeg"]), np.uint8), cv2.IMREAD_COLOR)
+            assert image.shape == (128, 160, 3) and image.std() > 0
+
+    run(main())
+
+
+def test_client_sessions_are_closed_when_left_idle():
+    async def main():
+        async with serving(config(**{"server.session_idle_s": 0.3})) as app:
+            async with websockets.connect(url(app)) as ws:
+                await recv_json(ws, "hello")
+                await ws.send(json.dumps({"type": "subscribe", "session": "visitor", "streams": ["motion"]}))
+                await recv_json(ws, "motion")
+                assert "visitor" in app.engine.sessions
+            for _ in range(int(HANG / 0.05)):  # nobody watches it any more: it goes
+                if "visitor" not in app.engine.sessions:
+                    break
+                await asyncio.sleep(0.05)
+            assert set(app.engine.sessions) == {"default"}
+            async with websockets.connect(url(app)) as ws:  # and can be made again
+                await recv_json(ws, "hello")
+                await ws.send(json.dumps({"type": "subscribe", "session": "visitor", "streams": ["motion"]}))
+                assert (await recv_json(ws, "motion"))["session"] == "visitor"
+
+    run(main())

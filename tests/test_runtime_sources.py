@@ -317,3 +317,41 @@ def test_engine_runs_file_sources_to_the_end_with_modes_following_the_inputs(tmp
     assert "listening" in seen and "talking" in seen and seen.index("listening") < seen.index("talking")
     voiced = [f for f in capture.frames if f.audio is not None and np.abs(f.audio).max() > 0.2]
     assert len(voiced) >= 25  # the avatar's voice travels with its frames
+
+
+def test_camera_that_disappears_runs_without_user_motion_and_comes_back():
+    """A webcam stand-in (the shared portrait as every frame) through the real MediaPipe tracker."""
+    photo = SHARED / "astronaut.png"
+    if not photo.is_file():
+        pytest.skip("shared portrait absent")
+    import cv2
+
+    from af_plugin.runtime.video import CameraInput
+
+    image = cv2.imread(str(photo))
+    state = {"plugged": True}
+
+    class FakeCapture:
+        def __init__(self, index):
+            if not state["plugged"]:
+                raise DeviceError(f"no camera at index {index}")
+
+        def read(self):
+            time.sleep(0.02)
+            return (True, image.copy()) if state["plugged"] else (False, None)
+
+        def release(self):
+            pass
+
+    cam = CameraInput(0, opener=FakeCapture, retry_s=0.1, fresh_s=0.5)
+    cam.start()
+    try:
+        wait_until(lambda: cam.read_frame() is not None)
+        values = cam.read_frame()
+        assert values.shape == (62,) and np.isfinite(values).all()
+        state["plugged"] = False
+        wait_until(lambda: not cam.alive and cam.read_frame() is None)
+        state["plugged"] = True
+        wait_until(lambda: cam.alive and cam.reopens == 1 and cam.read_frame() is not None)
+    finally:
+        cam.close()

@@ -156,7 +156,8 @@ async def run_app(app: App, *, duration: float | None = None, stop_when_finished
                                  allowed_origins=cfg.server.allowed_origins,
                                  max_message_bytes=cfg.server.max_message_bytes, render_cfg=cfg.render,
                                  queue_messages=cfg.server.queue_messages, slow_client_s=cfg.server.slow_client_s,
-                                 send_buffer_bytes=cfg.server.send_buffer_bytes)  # fmt: skip
+                                 send_buffer_bytes=cfg.server.send_buffer_bytes,
+                                 session_idle_s=cfg.server.session_idle_s)  # fmt: skip
         try:
             await server.start()
         except OSError as e:

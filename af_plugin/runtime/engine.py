@@ -127,7 +127,22 @@ class Engine:
             if not create:
                 raise KeyError(name)
             sess = self.add_session(name)
+            sess.client_created = True
         return sess
+
+    def remove_session(self, name: str) -> None:
+        """Forget a session: no more ticks or blocks; its generator state is freed on the generator thread."""
+        sess = self.sessions.pop(name, None)
+        if sess is None:
+            return
+        self._epochs[name] = self._epochs.get(name, 0) + 1  # blocks in flight for it are dropped
+        for inp in (*sess.audio.values(), sess.video):
+            if inp is not None:
+                inp.close()
+        try:
+            self._executor.submit(self.gen.close_session, sess.gen_session)
+        except RuntimeError:  # the engine is shutting down: nothing left to free
+            pass
 
     def add_sink(self, sink: Sink) -> None:
         self.sinks.append(sink)
@@ -224,7 +239,7 @@ class Engine:
                 self._playout(n)
                 if max_ticks is not None and self.ticks >= max_ticks:
                     break
-                with_inputs = [s for s in self.sessions.values() if s.has_inputs]
+                with_inputs = [s for s in self.sessions.values() if s.has_inputs and not s.client_created]
                 if with_inputs and not finished_reported and all(s.done_playing for s in with_inputs):
                     finished_reported = True
                     if on_finished is not None:
@@ -316,7 +331,7 @@ class Engine:
                 self._stop.set()
             return
         for w, out, done in fut.result():
-            if self._epochs.get(w.session.name) != w.epoch:
+            if self._epochs.get(w.session.name) != w.epoch or w.session.name not in self.sessions:
                 continue  # the session was reset while this block was generated
             w.session.playout.extend(w.session.frames_from_block(out, done))
         if not self.pace:

@@ -67,6 +67,8 @@ class AvatarSession:
         self.last_emit_tick = -1  # engine tick of the last emitted frame (one frame per tick when paced)
         self.stats = LatencyStats()
         self.created = time.perf_counter()
+        self.client_created = False  # made by a websocket client naming it (closed again when left idle)
+        self.last_activity = self.created  # last subscribe/push/control by a client
 
     # --- inputs ----------------------------------------------------------------------------------------
     def push_input(self, role: str) -> PushAudioInput:

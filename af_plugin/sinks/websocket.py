@@ -83,7 +83,7 @@ class WebSocketServer(Sink):
                  allowed_origins: list[str] | None = None, max_message_bytes: int = 1 << 20,
                  static: dict[str, Path] | None = None, queue_messages: int = 256, slow_client_s: float = 2.0,
                  send_buffer_bytes: int = 256 * 1024, max_clients: int = 128, render_cfg=None,
-                 status_interval_s: float = 1.0) -> None:  # fmt: skip
+                 status_interval_s: float = 1.0, session_idle_s: float = 60.0) -> None:  # fmt: skip
         from af_plugin.protocol.access import check_bind
 
         check_bind(host, token)
@@ -98,6 +98,8 @@ class WebSocketServer(Sink):
         self.send_buffer_bytes = send_buffer_bytes
         self.max_clients = max_clients
         self.status_interval_s = status_interval_s
+        self.session_idle_s = session_idle_s
+        self._gc_task: asyncio.Task | None = None
         self.clients: set[_Client] = set()
         self.disconnected_slow = 0
         self._server = None
@@ -126,8 +128,22 @@ class WebSocketServer(Sink):
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
         self._setup_frames()
+        self._gc_task = asyncio.get_running_loop().create_task(self._collect_idle_sessions())
+
+    async def _collect_idle_sessions(self) -> None:
+        """Close sessions that clients created and then left: nobody subscribed, no audio, no control."""
+        while True:
+            await asyncio.sleep(min(5.0, self.session_idle_s / 2))
+            now = time.perf_counter()
+            watched = {name for c in self.clients for name in c.subs}
+            for name, sess in list(self.engine.sessions.items()):
+                if sess.client_created and name not in watched and now - sess.last_activity > self.session_idle_s:
+                    log.info("closing idle session %r", name)
+                    self.engine.remove_session(name)
 
     async def stop(self) -> None:
+        if self._gc_task is not None:
+            self._gc_task.cancel()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -307,7 +323,9 @@ class WebSocketServer(Sink):
         from af_plugin.runtime.engine import TooManySessions
 
         try:
-            return self.engine.session(name, create=create)
+            sess = self.engine.session(name, create=create)
+            sess.last_activity = time.perf_counter()
+            return sess
         except TooManySessions as e:
             raise ProtocolError("too_many_sessions", str(e)) from None
         except KeyError:
