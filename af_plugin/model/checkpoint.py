@@ -72,8 +72,8 @@ def read_header(path: str | Path) -> dict:
         raw = f.read(n)
     try:
         header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: not a safetensors checkpoint (header is not JSON: {e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: not a safetensors checkpoint (header is not JSON: {str(e)[:80]})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: not a safetensors checkpoint (header is not a JSON object)")
     end = 0
@@ -129,6 +129,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         cfg = NetworkConfig.from_dict(meta["config"])
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: checkpoint config does not fit this version ({e})") from None
+    _check_config_matches_weights(path, cfg)
     net = AvatarForcingNet(cfg)
     tensors = load_tensors(path)
     own = {k: v for k, v in tensors.items() if not k.startswith("optim.")}
@@ -137,3 +138,24 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the stored config ({str(e).splitlines()[0]})") from None
     return net.to(device).eval(), meta
+
+
+def _check_config_matches_weights(path: str | Path, cfg: NetworkConfig) -> None:
+    """Refuse a config whose network the stored weights do not describe, BEFORE allocating it.
+
+    The metadata config decides how big the network is; a crafted one (d_model=10**6) would exhaust memory
+    while the network is built. Built on the meta device (no memory), its parameter names and shapes must be
+    exactly the tensors in the header, whose byte ranges read_header already checked against the file size.
+    """
+    try:
+        with torch.device("meta"):
+            probe = AvatarForcingNet(cfg)
+    except Exception as e:  # noqa: BLE001 - any construction failure is a bad config
+        raise CheckpointError(f"{path}: checkpoint config does not fit this version ({e})") from None
+    header = read_header(path)
+    stored = {k: list(v.get("shape", [])) for k, v in header.items()
+              if k != "__metadata__" and not k.startswith("optim.")}  # fmt: skip
+    wanted = {k: list(v.shape) for k, v in probe.state_dict().items()}
+    if stored != wanted:
+        diff = sorted(set(stored) ^ set(wanted))[:3] or [k for k in wanted if stored.get(k) != wanted[k]][:3]
+        raise CheckpointError(f"{path}: checkpoint config does not match its weights (e.g. {', '.join(diff)})")
