@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="play the sample conversation through the runtime (no devices needed)",
                               description=__doc__)  # fmt: skip
     p.add_argument("--conversation", metavar="DIR", type=Path, default=SAMPLE_CONVERSATION,
-                   help="a folder with a.wav (the avatar's voice) and b.wav (the user's voice)")  # fmt: skip
+                   help="a folder with a.wav (the avatar's voice) and b.wav (the user's voice); .flac also works")  # fmt: skip
     p.add_argument("--output", metavar="DIR", type=Path, default=Path("af-demo-output"),
                    help="where the recording goes (default ./af-demo-output)")  # fmt: skip
     p.add_argument("--fast", action="store_true", help="as fast as possible instead of real time")
@@ -32,17 +32,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=main, user_audio=None, avatar_audio=None)
 
 
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def _party(folder: Path, name: str) -> Path:
+    """``folder/name.wav`` (or .flac/.ogg/.mp3): one party's voice."""
+    for ext in AUDIO_EXTENSIONS:
+        if (folder / f"{name}{ext}").is_file():
+            return folder / f"{name}{ext}"
+    raise AudioFormatError(f"{folder / (name + '.wav')}: the sample conversation is missing (reinstall the package, "
+                           "or pass --conversation DIR with a.wav and b.wav)")  # fmt: skip
+
+
 def main(args: argparse.Namespace) -> int:
     from af_plugin.runtime.app import build_app, detach_output, run_app
     from af_plugin.sinks.recorder import RecorderSink
 
     setup_logging(args.verbose)
     conv = args.conversation
-    a, b = conv / "a.wav", conv / "b.wav"
-    for path in (a, b):
-        if not path.is_file():
-            raise AudioFormatError(f"{path}: the sample conversation is missing (reinstall the package, or pass "
-                                   "--conversation DIR with a.wav and b.wav)")  # fmt: skip
+    a, b = _party(conv, "a"), _party(conv, "b")
     args.user_audio, args.avatar_audio = str(b), str(a)
     cfg = config_from_args(args)
     cfg.sources.user_audio, cfg.sources.avatar_audio = str(b), str(a)
@@ -56,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
     rec_sink = next(s for _, s in app.outputs if s.name == "recorder")
 
     def ready(app) -> None:
-        print(f"af demo: playing {conv} (user = b.wav, avatar = a.wav)", flush=True)
+        print(f"af demo: playing {conv} (user = {b.name}, avatar = {a.name})", flush=True)
         for line in app.describe():
             print("  " + line, flush=True)
         print(f"open {app.server.http_url} to watch the avatar and its latency; Ctrl+C stops", flush=True)
@@ -67,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
         print("conversation over; writing the recording…", flush=True)
         detach_output(app, rec_sink)
         for p in recorder.written:
-            print(f"wrote {p}", flush=True)
+            print(f"wrote {p.resolve()}", flush=True)
         state["printed"] = True
         if args.forever:
             print(f"still serving {app.server.url} (--forever); Ctrl+C stops", flush=True)
@@ -78,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
         raise app.engine.error
     if not state["printed"]:  # stopped early (Ctrl+C / --duration): the recording was finalised on close
         for p in recorder.written:
-            print(f"wrote {p}", flush=True)
+            print(f"wrote {p.resolve()}", flush=True)
     lat = app.engine.sessions["default"].stats.summary().get("audio_to_emitted")
     if lat and not args.fast:
         print(f"latency audio in → motion out: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms", flush=True)
