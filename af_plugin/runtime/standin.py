@@ -1,8 +1,9 @@
-"""A procedural stand-in with the StreamingGenerator API, used only when ``af_plugin.model.streaming`` is absent.
+"""A cheap, deterministic procedural generator with the StreamingGenerator API.
 
 It is NOT the model: it opens the jaw with the avatar voice's loudness, blinks, sways and nods while the user
-talks, so the runtime, its sinks and its clients can be exercised end to end before a model exists. The runtime
-says loudly when it runs on this (hello message ``model.kind == "stand-in"``, a warning on the console).
+talks. The runtime falls back to it only when ``af_plugin.model.streaming`` is not installed (and says so:
+hello ``model.kind == "stand-in"``, a console warning); tests of clients and transports use it where the
+model's CPU cost would only slow them down.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class StandInSession:
     def reset(self) -> None:
         self.rng = np.random.default_rng(self.seed)
         self.cfg_avatar, self.cfg_user = self.gen.cfg_avatar, self.gen.cfg_user
-        self.conditions: list[tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]] = []
+        self.conditions: dict[int, tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]] = {}
+        self.pushed_frames = 0
         self.generated_frames = 0
         self._avatar_level, self._user_level = _Level(), _Level()
         self._jaw = 0.0
@@ -74,15 +76,16 @@ class StandInSession:
             )
         n = lengths.pop()
         for i in range(n):
-            self.conditions.append(
-                tuple(None if x is None else np.asarray(x[i]) for x in (user_audio, avatar_audio, user_motion))
+            self.conditions[self.pushed_frames] = tuple(
+                None if x is None else np.asarray(x[i]) for x in (user_audio, avatar_audio, user_motion)
             )
+            self.pushed_frames += 1
 
     def ready(self) -> bool:
-        return len(self.conditions) >= self.generated_frames + self.gen.block_size + self.gen.lookahead
+        return self.pushed_frames >= self.generated_frames + self.gen.block_size + self.gen.lookahead
 
     def _frame(self, k: int) -> np.ndarray:
-        user_audio, avatar_audio, user_motion = self.conditions[k]
+        user_audio, avatar_audio, user_motion = self.conditions.pop(k)
         talk = self._avatar_level(avatar_audio)
         listen = self._user_level(user_audio)
         self._jaw += 0.6 * (min(1.0, talk * self.cfg_avatar / 2.0) - self._jaw)
@@ -115,9 +118,6 @@ class StandInSession:
         self.generated_frames += self.gen.block_size
         lat = np.zeros((self.gen.block_size, self.gen.latent_dim), np.float32)
         lat[:, : min(self.gen.latent_dim, NUM_CHANNELS)] = values[:, : self.gen.latent_dim]
-        # Drop conditions no longer needed (keep indices stable with an offset-free list by blanking).
-        for j in range(first, first + self.gen.block_size):
-            self.conditions[j] = (None, None, None)
         return BlockOutput(first, values, lat)
 
 
