@@ -514,3 +514,19 @@ def test_client_sessions_are_closed_when_left_idle():
                 assert (await recv_json(ws, "motion"))["session"] == "visitor"
 
     run(main())
+
+
+def test_message_floods_are_rate_limited_without_closing():
+    async def main():
+        async with serving() as app, websockets.connect(url(app), max_queue=None) as ws:
+            await recv_json(ws, "hello")
+            for i in range(2500):
+                await ws.send(json.dumps({"type": "ping", "id": i}))
+            err = await recv_json(ws, "error")
+            assert err["code"] == "rate_limited"
+            await asyncio.sleep(1.1)  # a new second: messages are handled again
+            await ws.send(json.dumps({"type": "ping", "id": "later"}))
+            while (await recv_json(ws, "pong"))["id"] != "later":
+                pass
+
+    run(main())

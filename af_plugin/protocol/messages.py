@@ -43,7 +43,7 @@ ERROR_CODES: dict[str, str] = {
     "too_many_sessions": "the server already runs its maximum number of sessions",
     "unknown_action": "the control 'action' is not one of the actions",
     "unavailable": "the stream or action is not available on this server (the message says why)",
-    "rate_limited": "too many messages or errors; slow down (repeated abuse closes the connection)",
+    "rate_limited": "more than 1000 messages in a second; the rest of that second's messages were dropped",
 }
 """Every error code the server sends, with its meaning (docs/protocol.md lists the same)."""
 

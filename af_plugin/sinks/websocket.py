@@ -54,6 +54,8 @@ class _RedactingLogger(logging.LoggerAdapter):
             self.logger.log(level, "%s", text, **{k: v for k, v in kwargs.items() if k in ("exc_info", "stack_info")})
 
 
+MAX_MESSAGES_PER_S = 1000
+"""Client messages per second (per connection) handled; beyond that they are dropped with one rate_limited error."""
 ABUSE_WINDOW_S = 10.0
 ABUSE_ERRORS = 200
 """More protocol errors than this within the window closes the connection (1008)."""
@@ -69,6 +71,8 @@ class _Client:
     dropped: int = 0
     errors: deque = field(default_factory=deque)
     closing: bool = False
+    window_start: float = 0.0
+    window_count: int = 0
 
 
 class WebSocketServer(Sink):
@@ -306,6 +310,15 @@ class WebSocketServer(Sink):
         self._enqueue(client, proto.error(code, message))
 
     def _on_message(self, client: _Client, message: str | bytes) -> None:
+        now = time.perf_counter()
+        if now - client.window_start >= 1.0:
+            client.window_start, client.window_count = now, 0
+        client.window_count += 1
+        if client.window_count > MAX_MESSAGES_PER_S:
+            if client.window_count == MAX_MESSAGES_PER_S + 1:
+                self._error(client, "rate_limited", f"more than {MAX_MESSAGES_PER_S} messages in a second; "
+                                                    "the rest of this second's messages are dropped")  # fmt: skip
+            return
         try:
             request = parse_client_message(message)
             if isinstance(request, Subscribe):
