@@ -20,7 +20,7 @@ SAMPLE_CONVERSATION = Path(__file__).resolve().parent.parent / "assets" / "sampl
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="play the sample conversation through the runtime (no devices needed)",
-                              description=__doc__)  # fmt: skip
+                              description=__doc__.replace("``", ""))  # fmt: skip
     p.add_argument("--conversation", metavar="DIR", type=Path, default=SAMPLE_CONVERSATION,
                    help="a folder with a.wav (the avatar's voice) and b.wav (the user's voice); .flac also works")  # fmt: skip
     p.add_argument("--output", metavar="DIR", type=Path, default=Path("af-demo-output"),

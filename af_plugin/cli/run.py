@@ -17,7 +17,8 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                    help="override one config key, e.g. --set model.block_size=2 (repeatable)")  # fmt: skip
     p.add_argument("--ws", metavar="HOST:PORT", help=f"websocket/HTTP address (default {DEFAULT_HOST}:{DEFAULT_WS_PORT}); "
                    "any non-loopback host needs --token")  # fmt: skip
-    p.add_argument("--token", help="shared secret clients must present (default: $AF_TOKEN)")
+    p.add_argument("--token", help="shared secret clients must present (prefer $AF_TOKEN: other users can see "
+                   "command lines)")  # fmt: skip
     p.add_argument("--checkpoint", metavar="PATH", help="model checkpoint (.safetensors); default: the shipped model")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds of frames")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -25,7 +26,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("run", help="run the real-time avatar: sources → model → outputs",
-                              description=__doc__)  # fmt: skip
+                              description=__doc__.replace("``", ""))  # fmt: skip
     p.add_argument("--user-audio", metavar="FILE|mic[:DEVICE]", help="the person's voice")
     p.add_argument("--user-video", metavar="FILE|cam[:INDEX]", help="the person's face (tracked); optional")
     p.add_argument("--avatar-audio", metavar="FILE|mic[:DEVICE]",
