@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PERIOD = 1.0 / FPS
 MAX_CATCH_UP = 2 * FPS
+BEHIND_FRAMES = FPS  # a second of queued conditions: generation is not keeping up
 """Ticks the clock replays after a stall; beyond this (seconds of suspension) it skips ahead instead."""
 
 
@@ -88,6 +89,7 @@ class Engine:
         self.ticks = 0
         self.late_ticks = 0  # ticks that ran late and were caught up
         self.skipped_ticks = 0  # ticks skipped after a stall longer than MAX_CATCH_UP
+        self._last_behind_warning = -1e9
         self.steps = 0
         self.sink_errors: dict[str, int] = {}
         self.error: BaseException | None = None
@@ -232,6 +234,8 @@ class Engine:
                             sess.flush_tail() if stop_when_finished else sess.mark_end()
                     self.ticks += 1
                 self._start_job()
+                if self.realtime:
+                    self._warn_if_behind()
                 if not self.realtime:
                     while self._job is not None:
                         await asyncio.shield(self._job)
@@ -262,6 +266,19 @@ class Engine:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _warn_if_behind(self) -> None:
+        """Say so (every 10 s at most) when the model cannot keep up and latency is growing."""
+        worst = max((s.pushed - s.generated for s in self.sessions.values() if not s.paused), default=0)
+        now = time.perf_counter()
+        if worst > BEHIND_FRAMES and now - self._last_behind_warning > 10.0:
+            self._last_behind_warning = now
+            log.warning(
+                "generation is %.1f s behind real time (this CPU cannot keep up with %d session(s)); latency grows. "
+                "Fixes: --set model.steps=2, a larger model.block_size, fewer sessions, or a CUDA GPU",
+                worst / FPS,
+                len(self.sessions),
+            )
 
     def warmup(self) -> None:
         """Generate one throwaway block, so first-call costs (lazy init, allocations) never stall the live clock."""
