@@ -137,7 +137,10 @@ def parse_client_message(data: str | bytes) -> ClientMessage:
     if kind == "control":
         return _parse_control(msg)
     if kind == "ping":
-        return Ping(msg.get("id") if isinstance(msg.get("id"), (str, int, float)) else None)
+        ping_id = msg.get("id")
+        # Echoed back in the pong: only what JSON can carry (1e999 parses to inf, which no reply can hold).
+        keep = isinstance(ping_id, (str, int)) or (isinstance(ping_id, float) and math.isfinite(ping_id))
+        return Ping(ping_id if keep else None)
     raise ProtocolError("unknown_type", f"'type' must be one of {', '.join(CLIENT_TYPES)}; got {_short(kind)}")
 
 
