@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from af_plugin.errors import MotionFormatError, ProtocolError
 from af_plugin.motion.codecs.afm import FRAME_BYTES, decode_frame, decode_frames, encode_frame
 from af_plugin.motion.contract import NUM_CHANNELS
+from af_plugin.protocol import messages as proto
 from af_plugin.protocol.messages import (
     ACTIONS,
     CLIENT_TYPES,
@@ -61,6 +62,7 @@ def check_well_formed(request) -> None:
     """What a parsed request promises the server, whatever the input was."""
     if isinstance(request, Ping):
         assert request.id is None or isinstance(request.id, (str, int, float))
+        assert json.loads(proto.pong(request.id))["type"] == "pong"  # the reply can be built (no NaN/inf)
         return
     assert SESSION_PATTERN.match(request.session)
     if isinstance(request, Subscribe):
@@ -111,6 +113,13 @@ def test_any_binary_message_is_refused_with_a_code(data):
 @given(messages)
 def test_any_json_object_parses_or_gets_a_code(msg):
     outcome(json.dumps(msg))
+
+
+@FUZZ
+@given(st.floats() | json_values)
+def test_ping_echoes_any_id_it_can_send_back(ping_id):
+    """Found by benchmarks/fuzz_100k.py: an id of 1e999 (inf) or NaN closed the connection with 1011."""
+    assert outcome(json.dumps({"type": "ping", "id": ping_id})) == "ok:Ping"
 
 
 @FUZZ
