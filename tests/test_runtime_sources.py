@@ -212,14 +212,18 @@ from af_plugin.runtime.sources import make_audio_input
 def replay():  # the "microphone": the raw file at real-time pace
     data = open({str(raw)!r}, "rb").read()
     step = {rate} * 2 // 50
-    try:
-        with open({str(fifo)!r}, "wb", buffering=0) as f:
-            t0 = time.perf_counter()
-            for i in range(0, len(data), step):
-                f.write(data[i:i + step])
-                time.sleep(max(0.0, t0 + (i // step + 1) * 0.02 - time.perf_counter()))
-    except BrokenPipeError:
-        pass
+    pos, t0 = 0, None
+    while pos < len(data):
+        # PortAudio opens and closes the device while probing it: reopen the FIFO for every new reader
+        try:
+            with open({str(fifo)!r}, "wb", buffering=0) as f:
+                t0 = t0 or time.perf_counter()
+                while pos < len(data):
+                    f.write(data[pos:pos + step])
+                    pos += step
+                    time.sleep(max(0.0, t0 + pos // step * 0.02 - time.perf_counter()))
+        except BrokenPipeError:
+            continue
 
 threading.Thread(target=replay, daemon=True).start()
 mic = make_audio_input("mic:default")
