@@ -325,8 +325,11 @@ def test_pause_resume_reset_keep_indices_increasing():
             await ws.send(json.dumps({"type": "control", "action": "pause"}))
             ack = await recv_json(ws, "ack")
             assert ack["action"] == "pause" and ack["paused"] is True
-            await asyncio.sleep(0.6)
-            assert app.engine.sessions["default"].pushed <= app.engine.sessions["default"].generated + 4
+            sess = app.engine.sessions["default"]
+            pushed, ticks = sess.pushed, app.engine.ticks
+            while app.engine.ticks < ticks + 10:
+                await asyncio.sleep(0.05)
+            assert sess.pushed == pushed  # paused: the clock runs, no conditions are queued
             await ws.send(json.dumps({"type": "control", "action": "resume"}))
             assert (await recv_json(ws, "ack"))["paused"] is False
             await ws.send(json.dumps({"type": "control", "action": "reset"}))
