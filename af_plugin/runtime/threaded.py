@@ -57,22 +57,26 @@ class ThreadedSink(Sink):
                 if self.errors == 1 or self.errors % 250 == 0:
                     log.warning("output %s failed (%d times): %s", self.name, self.errors, e)
 
-    def close(self, timeout: float | None = 5.0) -> None:
+    def close(self, timeout: float | None = 5.0, grace: float = 0.5) -> None:
         """Stop the thread and close the inner sink. A lossless sink (recorder) first gets every queued frame;
-        a lossy one drops what is still queued, so a slow output cannot hold up shutdown."""
+        a lossy one gets ``grace`` seconds to finish its queue, then the rest is dropped, so a slow output
+        cannot hold up shutdown."""
         if self._thread is not None:
             if self._q.maxsize == 0:
                 self._q.put(_CLOSE)
                 self._thread.join()
             else:
-                while True:
-                    try:
-                        self._q.get_nowait()
-                        self.dropped += 1
-                    except queue.Empty:
-                        break
                 self._put_close()
-                self._thread.join(timeout)
+                self._thread.join(grace)
+                if self._thread.is_alive():
+                    while True:
+                        try:
+                            if self._q.get_nowait() is not _CLOSE:
+                                self.dropped += 1
+                        except queue.Empty:
+                            break
+                    self._put_close()
+                    self._thread.join(timeout)
             self._thread = None
         self.inner.close()
 
