@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from af_plugin.evaluation import bench as B
-from af_plugin.evaluation.machine import machine_info
+from af_plugin.evaluation.machine import checkpoint_identity, machine_info
 
 
 @dataclass
@@ -178,6 +178,7 @@ def run_bench(settings: BenchSettings, load_generator: Callable[..., Any], progr
             "lookahead": gen.lookahead,
             "note": getattr(gen, "note", ""),
             "stage": (getattr(gen, "metadata", None) or {}).get("stage"),
+            "weights": checkpoint_identity(settings.checkpoint),
             "steps": getattr(gen, "steps", None),
             **opts,
         },

@@ -46,6 +46,25 @@ def machine_info() -> dict:
     }
 
 
+def checkpoint_identity(checkpoint: str | None) -> dict:
+    """Which weights a result belongs to: the file and the first 16 hex digits of its SHA-256
+    (None → the shipped default model, when present)."""
+    import hashlib
+
+    if checkpoint is None:
+        from af_plugin.model.streaming import DEFAULT_CHECKPOINT
+
+        checkpoint = str(DEFAULT_CHECKPOINT)
+    path = Path(checkpoint)
+    if not path.is_file():
+        return {"path": str(checkpoint), "sha256": None}
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"path": str(checkpoint), "sha256": digest.hexdigest()[:16]}
+
+
 def describe(info: dict) -> str:
     """One line for printed reports, e.g. ``AMD EPYC, 2 cores, torch 2.13.0+cpu (1 thread), CPU only``."""
     dev = f"CUDA {info['cuda_device']}" if info.get("cuda") else "CPU only"

@@ -15,7 +15,7 @@ from af_plugin.constants import FPS
 from af_plugin.evaluation import report
 from af_plugin.evaluation.baselines import DelayedMirror, model_methods
 from af_plugin.evaluation.heldout import HeldoutDataError, load_heldout
-from af_plugin.evaluation.machine import machine_info
+from af_plugin.evaluation.machine import checkpoint_identity, machine_info
 from af_plugin.evaluation.runner import METRIC_KEYS, EvalRun, evaluate
 
 PARTS = ("methods", "hdtf", "drift")
@@ -73,10 +73,12 @@ def run_suite(
         "model": {
             "checkpoint": settings.checkpoint or "shipped default (af_plugin/assets/default_model.safetensors)",
             "checkpoint_no_dpo": settings.checkpoint_no_dpo,
+            "weights_no_dpo": checkpoint_identity(settings.checkpoint_no_dpo) if settings.checkpoint_no_dpo else None,
             "block_size": default_gen.block_size,
             "lookahead": default_gen.lookahead,
             "note": getattr(default_gen, "note", ""),
             "stage": (getattr(default_gen, "metadata", None) or {}).get("stage"),
+            "weights": checkpoint_identity(settings.checkpoint),
             "steps": getattr(default_gen, "steps", None),
             **{k: v for k, v in settings.generator_options.items() if v is not None},
         },
