@@ -288,7 +288,8 @@ class MicAudioInput(BufferedAudioInput):
             stream = sd.InputStream(device=self.device, channels=1, samplerate=rate, dtype="float32",
                                     blocksize=rate // 50, latency="low", callback=self._callback)  # fmt: skip
         except (sd.PortAudioError, ValueError) as e:
-            raise DeviceError(f"microphone {self.device!r}: {e}; {NO_SOUND_FIX}") from None
+            name = "the default microphone" if self.device is None else f"microphone {self.device!r}"
+            raise DeviceError(f"{name} cannot be opened (PortAudio: {e}); {NO_SOUND_FIX}") from None
         self._rate = rate
         stream.start()
         return stream

@@ -174,7 +174,15 @@ class CameraInput(VideoInput):
             return self._opener(self.index)
         import cv2
 
-        cap = cv2.VideoCapture(self.index)
+        quiet = hasattr(cv2, "setLogLevel") and hasattr(cv2, "getLogLevel")
+        level = cv2.getLogLevel() if quiet else None
+        if quiet:
+            cv2.setLogLevel(0)  # silent: our message says it once, with the fix
+        try:
+            cap = cv2.VideoCapture(self.index)
+        finally:
+            if quiet:
+                cv2.setLogLevel(level)
         if not cap.isOpened():
             cap.release()
             raise DeviceError(f"no camera at index {self.index}. {NO_CAMERA_FIX}")
