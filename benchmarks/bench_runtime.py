@@ -105,10 +105,9 @@ def delivery(motion: dict[int, float]) -> dict:
 def latencies(results: dict, sent_at: list[float], skip_s: float = 2.0) -> list[float]:
     """Client-side e2e: motion arrival of frame F0+j minus the send time of the chunk holding its last sample."""
     audio = results.get("audio", {})
-    voiced = sorted(f for f, peak in audio.items() if peak > 0)
-    if not voiced:
+    if not audio:
         return []
-    f0 = voiced[0]  # the first frame carrying pushed samples
+    f0 = min(audio)  # frames carry avatar audio only once pushing starts: the first one holds samples 0..639
     per_frame = SAMPLES_PER_FRAME // CHUNK
     out = []
     for f, arrival in results.get("motion", {}).items():
