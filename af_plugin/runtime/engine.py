@@ -79,7 +79,6 @@ class Engine:
         self.vad_backend = vad_backend
         self.sessions: dict[str, AvatarSession] = {}
         self.sinks: list[Sink] = []
-        self.session_listeners: list[Callable[[AvatarSession], None]] = []
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="af-generate")
         self._job: asyncio.Future | None = None
         self._stopping = False
@@ -118,8 +117,6 @@ class Engine:
                              vad_backend=self.vad_backend)  # fmt: skip
         self.sessions[name] = sess
         self._epochs[name] = 0
-        for listener in self.session_listeners:
-            listener(sess)
         return sess
 
     def session(self, name: str, *, create: bool = False) -> AvatarSession:
