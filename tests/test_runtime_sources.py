@@ -294,6 +294,7 @@ def test_engine_runs_file_sources_to_the_end_with_modes_following_the_inputs(tmp
 
     class Capture(Sink):
         name = "capture"
+        lossless = True
 
         def __init__(self):
             self.frames: list[MotionFrame] = []
