@@ -5,7 +5,8 @@
    (client clock, both ends on this machine). The server's own per-stage breakdown (status message) is
    recorded beside it.
 2. Frame delivery with 1 and with 32 connected clients, side by side in one run: frames received, missing
-   indices, inter-arrival jitter, and latency seen by one client.
+   indices, inter-arrival jitter, and latency seen by one client. The extra clients run in a child process
+   (as separate client apps would), so their JSON decoding does not share the server's interpreter.
 
     .venv/bin/python benchmarks/bench_runtime.py [--seconds 20] [--clients 32] [--out benchmarks/results/runtime.json]
 """
@@ -128,10 +129,15 @@ async def scenario(n_clients: int, seconds: float, overrides: dict) -> dict:
     url = app.server.url
     try:
         main_results: dict = {}
-        others = [dict() for _ in range(n_clients - 1)]
         ready = asyncio.Event()
         tasks = [asyncio.create_task(watcher(url, seconds + 1.5, main_results, ready, audio=True))]
-        tasks += [asyncio.create_task(watcher(url, seconds + 1.5, r)) for r in others]
+        others = None
+        if n_clients > 1:  # the other clients live in their own process, as real client apps would
+            others = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--watch", url, "--clients", str(n_clients - 1), "--seconds", str(seconds + 1.5),
+                stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert (await others.stdout.readline()).strip() == b"ready"
         await ready.wait()
         await asyncio.sleep(0.5)
         sent_at: list[float] = []
@@ -139,12 +145,13 @@ async def scenario(n_clients: int, seconds: float, overrides: dict) -> dict:
             await pusher.recv()
             await push_realtime(pusher, speech(seconds), sent_at)
         await asyncio.gather(*tasks)
+        other_delivery = json.loads((await others.communicate())[0]) if others is not None else []
         status = app.engine.session_status("default")
     finally:
         app.engine.request_stop()
         await task
     lat = latencies(main_results, sent_at)
-    all_delivery = [delivery(main_results.get("motion", {}))] + [delivery(r.get("motion", {})) for r in others]
+    all_delivery = [delivery(main_results.get("motion", {}))] + other_delivery
     return {
         "clients": n_clients,
         "e2e_latency_ms": {
@@ -180,13 +187,29 @@ def machine() -> dict:
     }
 
 
+async def watch_many(url: str, n: int, seconds: float) -> None:
+    """Child-process mode: n watcher clients; prints "ready" once subscribed, then their delivery as JSON."""
+    results = [dict() for _ in range(n)]
+    events = [asyncio.Event() for _ in range(n)]
+    tasks = [asyncio.create_task(watcher(url, seconds, r, e)) for r, e in zip(results, events)]
+    for e in events:
+        await e.wait()
+    print("ready", flush=True)
+    await asyncio.gather(*tasks)
+    print(json.dumps([delivery(r.get("motion", {})) for r in results]), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "runtime.json")
     ap.add_argument("--set", action="append", default=[], help="config override for both runs (key=value)")
+    ap.add_argument("--watch", metavar="URL", help=argparse.SUPPRESS)  # child-process mode for the extra clients
     args = ap.parse_args()
+    if args.watch:
+        asyncio.run(watch_many(args.watch, args.clients, args.seconds))
+        return
     from af_plugin.config import parse_override
 
     overrides = dict(parse_override(s) for s in args.set)
