@@ -76,16 +76,22 @@ def _has_video_device() -> bool:
 
 @pytest.mark.skipif(_has_video_device(), reason="a video device exists here: the camera may really open")
 def test_streamer_without_virtual_camera_says_how_to_get_one(shared_data):
-    with AfRun("--config", str(CONFIGS / "streamer.toml"), "--user-audio",
-               str(shared_data / "hdtf_radio31_16k.wav")) as af:  # fmt: skip
-        rc = af.wait()
-    assert rc == 2, af.output
-    line = af.output.strip().splitlines()[-1]
-    assert line.startswith("af run: error: no virtual camera") and "Fix:" in line
-    assert "Traceback" not in af.output
+    from af_plugin.errors import DeviceError
+    from af_plugin.runtime.app import build_app
+
+    # What `af run --config streamer.toml --user-audio FILE` does up to opening its outputs, in-process.
+    cfg = cli_config("--config", str(CONFIGS / "streamer.toml"), "--user-audio", str(shared_data / "hdtf_radio31_16k.wav"),
+                     "--set", "model.steps=1")  # fmt: skip
+    with pytest.raises(DeviceError) as info:
+        build_app(cfg)
+    message = str(info.value)
+    assert message.startswith("no virtual camera") and "Fix:" in message and "\n" not in message
 
 
 def test_meeting_without_loopback_device_says_how_to_pick_one():
+    from af_plugin.errors import DeviceError
+    from af_plugin.runtime.app import build_app
+
     try:
         import sounddevice as sd
 
@@ -94,9 +100,8 @@ def test_meeting_without_loopback_device_says_how_to_pick_one():
         names = []
     if any("CABLE Output" in n for n in names):
         pytest.skip("VB-Cable is installed here: the device may really open")
-    with AfRun("--config", str(CONFIGS / "meeting.toml"), "--set", "outputs.vcam=false") as af:
-        rc = af.wait()
-    assert rc == 2, af.output
-    line = af.output.strip().splitlines()[-1]
-    assert line.startswith("af run: error:") and "microphone" in line and "mic:NAME" in line
-    assert "Traceback" not in af.output
+    cfg = cli_config("--config", str(CONFIGS / "meeting.toml"), "--set", "outputs.vcam=false", "--set", "model.steps=1")
+    with pytest.raises(DeviceError) as info:
+        build_app(cfg)
+    message = str(info.value)
+    assert "microphone" in message and "mic:NAME" in message and "\n" not in message
