@@ -57,6 +57,23 @@ def token_ok(expected: str | None, offered: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), offered.encode("utf-8"))
 
 
+def host_ok(host_header: str | None, token: str | None) -> bool:
+    """Without a token, only requests addressed to a loopback name are served.
+
+    Stops DNS rebinding: a web page whose own name has been re-pointed at 127.0.0.1 can reach the server, but
+    its requests carry that name in ``Host`` (and in ``Origin``, which websocket upgrades check too). With a
+    token the token decides.
+    """
+    if token:
+        return True
+    host = (host_header or "").strip()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return bool(host) and is_loopback(host.lower())
+
+
 def origin_ok(origin: str | None, allowed: list[str]) -> bool:
     """Browsers send Origin; other clients don't. Web pages from other sites may not drive the avatar.
 

@@ -26,7 +26,14 @@ from websockets.http11 import Request, Response
 
 from af_plugin.errors import ProtocolError
 from af_plugin.protocol import messages as proto
-from af_plugin.protocol.access import content_type, origin_ok, resolve_static, token_from_request, token_ok
+from af_plugin.protocol.access import (
+    content_type,
+    host_ok,
+    origin_ok,
+    resolve_static,
+    token_from_request,
+    token_ok,
+)
 from af_plugin.protocol.messages import AudioPush, Control, Ping, Subscribe, parse_client_message
 from af_plugin.sinks.base import MotionFrame, Sink, register_sink
 
@@ -186,6 +193,10 @@ class WebSocketServer(Sink):
         if not token_ok(self._token, offered):
             return connection.respond(
                 401, "a token is required: ws://HOST:PORT/?token=... or 'Authorization: Bearer ...'\n"
+            )
+        if not host_ok(headers.get("Host"), self._token):
+            return connection.respond(
+                403, "this server answers only requests to localhost/127.0.0.1 unless it has a token\n"
             )
         if "websocket" in headers.get("Upgrade", "").lower():
             if not origin_ok(headers.get("Origin"), self.allowed_origins):
