@@ -268,10 +268,21 @@ def test_logging_never_records_request_tokens(caplog, live):
     assert not any(SECRET in m for m in server_side)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (SECURITY.md): HTTP routes do not check the Host header, so a "
-                   "DNS-rebinding page could read /status.json from a token-less loopback server")  # fmt: skip
-def test_http_refuses_foreign_host_headers_without_a_token(live):
-    with socket.create_connection(("127.0.0.1", live.server.port), timeout=120) as s:
-        s.sendall(b"GET /status.json HTTP/1.1\r\nHost: evil.example.com\r\nConnection: close\r\n\r\n")
-        head = s.recv(65536)
-    assert int(head.split()[1]) in (400, 403, 421)
+@pytest.mark.parametrize("host,served", [
+    ("127.0.0.1", True), ("localhost:8765", True), ("[::1]:8765", True), ("127.1.2.3", True),
+    ("evil.example.com", False), ("evil.example.com:8765", False), ("127.0.0.1.evil.com", False), ("", False),
+])  # fmt: skip
+def test_dns_rebinding_requests_are_refused_without_a_token(live, host, served):
+    """A page whose name was re-pointed at 127.0.0.1 sends its own name as Host: refused, HTTP and websocket."""
+    for path, upgrade in (("/status.json", ""), ("/", "Upgrade: websocket\r\nConnection: Upgrade\r\n")):
+        with socket.create_connection(("127.0.0.1", live.server.port), timeout=120) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{upgrade}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n".encode())  # fmt: skip
+            status = int(s.recv(65536).split()[1])
+        assert (status != 403) == served, (path, host, status)
+
+
+def test_host_check_is_off_when_a_token_guards_the_server():
+    from af_plugin.protocol.access import host_ok
+
+    assert host_ok("192.168.1.5:8765", "secret") and not host_ok("192.168.1.5:8765", None)
