@@ -273,6 +273,7 @@ class MicAudioInput(BufferedAudioInput):
         if self._backend is not None:
             stream = self._backend(self.device, self._callback)
             self._rate = int(stream.samplerate)
+            self._ready_resampler()
             stream.start()
             return stream
         try:
@@ -291,8 +292,15 @@ class MicAudioInput(BufferedAudioInput):
             name = "the default microphone" if self.device is None else f"microphone {self.device!r}"
             raise DeviceError(f"{name} cannot be opened (PortAudio: {e}); {NO_SOUND_FIX}") from None
         self._rate = rate
+        self._ready_resampler()
         stream.start()
         return stream
+
+    def _ready_resampler(self) -> None:
+        """Build the resampler before audio flows: its first construction imports SciPy (about a second on a busy
+        machine), which inside the audio callback stalled the stream long enough for the watchdog to reopen it."""
+        if self._rate not in self._resamplers:
+            self._resamplers[self._rate] = StreamResampler(self._rate)
 
     def _callback(self, indata, frames, time_info, status) -> None:  # runs on the audio thread
         data = np.asarray(indata, dtype=np.float32)
