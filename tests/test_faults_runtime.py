@@ -115,14 +115,12 @@ def wait_until(predicate, watcher: MotionWatcher, max_frames: int = 6000) -> Non
 
 
 def test_microphone_disappears_and_returns():
-    from af_plugin.runtime.sources import StreamResampler
-
-    StreamResampler(48_000)  # the first resampler imports scipy.signal (~1 s here): not inside the callback
     fake = FakeMicrophone()
     mic = MicAudioInput("Fake USB Mic", retry_s=0.2, stall_s=0.5, backend=fake)
     with LiveServer(sessions={"default": {"user_audio": mic}}) as live:
         watcher = MotionWatcher(live.url)
         wait_until(lambda: mic.alive and mic.buffered_seconds > 0, watcher)
+        assert (mic.reopens, fake.opens) == (0, 1), "no spurious reopen at start"
         reopens, opens = mic.reopens, fake.opens
         assert status_of(live.url)["inputs_alive"]["user"] is True
         fake.unplug()
