@@ -30,3 +30,18 @@ def random_clip():
         return MotionClip((lo + (hi - lo) * rng.random((frames, len(CHANNELS)))).astype(np.float32), fps=fps)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _restore_virtual_camera_backends():
+    """Backends a test registers with pyvirtualcam.register_backend stay global otherwise, and a later
+    test's "no virtual camera here" path would open them instead of failing."""
+    try:
+        from pyvirtualcam import camera
+    except ImportError:
+        yield
+        return
+    saved = dict(camera.BACKENDS)
+    yield
+    camera.BACKENDS.clear()
+    camera.BACKENDS.update(saved)
