@@ -44,8 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="VIDEO",
         help="talking-head video for the lip-sync check ('' skips it)",
     )
-    p.add_argument("--parts", default="methods,hdtf,drift",
-                   help="what to run, comma-separated: methods (the table), hdtf, drift")
+    p.add_argument(
+        "--parts", default="methods,hdtf,drift", help="what to run, comma-separated: methods (the table), hdtf, drift"
+    )
     p.add_argument("--sid-clusters", type=int, default=40, metavar="K")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (the shared CPU wants 1)")

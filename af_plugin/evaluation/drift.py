@@ -77,6 +77,18 @@ def stream_session(
     return out, step_ms
 
 
+TREND_KEYS = ("rpcc_exp", "rpcc_pose", "sid", "var", "fd", "lipsync_r", "mean_abs_head_rotation")
+
+
+def drift_trend(windows: list[dict]) -> dict[str, float]:
+    """Least-squares slope of each metric over session time, per 10 minutes: window-to-window content
+    varies (the windows cut the looped input at different places), a trend is what drift would show."""
+    t = np.array([(w["start_s"] + w["end_s"]) / 2 / 600 for w in windows])
+    if len(windows) < 3:
+        return {}
+    return {k: float(np.polyfit(t, [w[k] for w in windows], 1)[0]) for k in TREND_KEYS}
+
+
 def run_drift(
     generator: Any,
     conv: Conversation,
@@ -135,6 +147,7 @@ def run_drift(
         "windows": windows,
         "first": windows[0],
         "last": windows[-1],
+        "trend_per_10min": drift_trend(windows),
         "step_ms_first": float(np.median(step_ms[:n_steps])),
         "step_ms_last": float(np.median(step_ms[-n_steps:])),
         "output": generated,

@@ -107,6 +107,11 @@ def markdown_report(result: Mapping) -> str:
         for label, w in (("first", dr["first"]), ("last", dr["last"])):
             span = f"{label} ({w['start_s'] / 60:.1f}–{w['end_s'] / 60:.1f} min)"
             out.append(f"| {span} | " + " | ".join(_fmt(w.get(k)) for k in keys) + " |")
+        trend = dr.get("trend_per_10min") or {}
+        if trend:
+            out.append(
+                "| trend per 10 min | " + " | ".join(f"{trend[k]:+.4f}" if k in trend else "–" for k in keys) + " |"
+            )
         out += [
             "",
             f"Generator step: {dr['step_ms_first']:.1f} ms at the start, {dr['step_ms_last']:.1f} ms at the "
