@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from af_plugin.constants import DEFAULT_HOST, FPS, LIVELINK_PORT
+from af_plugin.motion.codecs.livelink_csv import VALUE_COLUMNS as LIVE_LINK_VALUE_COLUMNS
 from af_plugin.motion.contract import CHANNEL_INDEX
 from af_plugin.sinks.base import MotionFrame, Sink, SinkError, register_sink
 from af_plugin.sinks.udp import UdpSender, parse_target
@@ -39,26 +40,9 @@ if TYPE_CHECKING:
 
 PACKET_VERSION = 6
 
-LIVELINK_VALUE_NAMES: tuple[str, ...] = (
-    "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft",
-    "EyeSquintLeft", "EyeWideLeft",
-    "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight", "EyeLookOutRight", "EyeLookUpRight",
-    "EyeSquintRight", "EyeWideRight",
-    "JawForward", "JawLeft", "JawRight", "JawOpen",
-    "MouthClose", "MouthFunnel", "MouthPucker", "MouthLeft", "MouthRight",
-    "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft", "MouthFrownRight",
-    "MouthDimpleLeft", "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight",
-    "MouthRollLower", "MouthRollUpper", "MouthShrugLower", "MouthShrugUpper",
-    "MouthPressLeft", "MouthPressRight", "MouthLowerDownLeft", "MouthLowerDownRight",
-    "MouthUpperUpLeft", "MouthUpperUpRight",
-    "BrowDownLeft", "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight",
-    "CheekPuff", "CheekSquintLeft", "CheekSquintRight",
-    "NoseSneerLeft", "NoseSneerRight",
-    "TongueOut",
-    "HeadYaw", "HeadPitch", "HeadRoll",
-    "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-    "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
-)  # fmt: skip
+# The 52 ARKit names with a capital first letter, then head and eye angles: the same 61 names, in the same
+# order, as the Live Link Face CSV columns — derived once from the motion contract there.
+LIVELINK_VALUE_NAMES: tuple[str, ...] = LIVE_LINK_VALUE_COLUMNS
 """Unreal's EARFaceBlendShape enum, in enum order: the order of the 61 values in a packet."""
 VALUE_COUNT = len(LIVELINK_VALUE_NAMES)
 assert VALUE_COUNT == 61
