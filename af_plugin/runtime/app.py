@@ -10,7 +10,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from af_plugin.config import Config
 from af_plugin.errors import ConfigError
@@ -18,7 +18,7 @@ from af_plugin.runtime.engine import Engine
 from af_plugin.runtime.generator import load_generator
 from af_plugin.runtime.sources import make_audio_input
 from af_plugin.runtime.threaded import ThreadedSink
-from af_plugin.sinks.base import Sink, SinkError
+from af_plugin.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
@@ -95,23 +95,20 @@ def build_app(cfg: Config, *, extra_sinks: list[tuple[str, Sink]] = (), allow_st
 
 def _configured_outputs(cfg: Config) -> list[tuple[str, Sink]]:
     from af_plugin.constants import DEFAULT_HOST, LIVELINK_PORT, VMC_PORT
-    from af_plugin.sinks.base import create_sink
 
     out = []
     o = cfg.outputs
     if o.livelink:
-        import af_plugin.sinks.livelink  # noqa: F401 - registers "livelink"
+        from af_plugin.sinks.livelink import LiveLinkSink
 
         host, port = parse_hostport(o.livelink, DEFAULT_HOST, LIVELINK_PORT, "outputs.livelink")
-        out.append((f"udp://{host}:{port} (Live Link Face subject {o.livelink_subject!r})",
-                    create_sink("livelink", target=f"{host}:{port}", subject=o.livelink_subject)))  # fmt: skip
+        sink = LiveLinkSink.from_config(replace(o, livelink=f"{host}:{port}"))
+        out.append((f"udp://{host}:{port} (Live Link Face subject {o.livelink_subject!r})", sink))
     if o.vmc:
-        try:
-            import af_plugin.sinks.vmc  # noqa: F401 - registers "vmc"
-        except ModuleNotFoundError:
-            raise SinkError("the VMC output is not part of this install (af_plugin.sinks.vmc missing)") from None
+        from af_plugin.sinks.vmc import VmcSink
+
         host, port = parse_hostport(o.vmc, DEFAULT_HOST, VMC_PORT, "outputs.vmc")
-        vmc = create_sink("vmc", target=f"{host}:{port}", bundle=o.vmc_bundle, case=o.vmc_case)
+        vmc = VmcSink.from_config(replace(o, vmc=f"{host}:{port}"))
         out.append((f"udp://{host}:{port} (VMC/OSC)", vmc))
     if o.vcam:
         from af_plugin.sinks.vcam import VirtualCameraSink
