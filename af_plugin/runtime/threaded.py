@@ -33,9 +33,13 @@ class ThreadedSink(Sink):
         self._thread.start()
 
     def send(self, frame: MotionFrame) -> None:
+        self._put_dropping_oldest(frame)
+
+    def _put_dropping_oldest(self, item: object) -> None:
+        """Queue ``item`` without ever blocking the caller: a full queue loses its oldest frame."""
         while True:
             try:
-                self._q.put_nowait(frame)
+                self._q.put_nowait(item)
                 return
             except queue.Full:
                 try:
@@ -66,7 +70,7 @@ class ThreadedSink(Sink):
                 self._q.put(_CLOSE)
                 self._thread.join()
             else:
-                self._put_close()
+                self._put_dropping_oldest(_CLOSE)
                 self._thread.join(grace)
                 if self._thread.is_alive():
                     while True:
@@ -75,19 +79,8 @@ class ThreadedSink(Sink):
                                 self.dropped += 1
                         except queue.Empty:
                             break
-                    self._put_close()
+                    self._put_dropping_oldest(_CLOSE)
                     self._thread.join(timeout)
             self._thread = None
         self.inner.close()
 
-    def _put_close(self) -> None:
-        while True:
-            try:
-                self._q.put_nowait(_CLOSE)
-                return
-            except queue.Full:
-                try:
-                    self._q.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
